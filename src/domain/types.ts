@@ -1,0 +1,85 @@
+// The vocabulary of the pipeline: what flows from one stage to the next.
+
+export type DocumentSource = 'pubmed' | 'clinical_note' | 'other';
+
+/** A unit of input text, e.g. one PubMed abstract (title + " " + abstract) or one clinical note. */
+export interface Document {
+  id: string;
+  source: DocumentSource;
+  title?: string;
+  text: string;
+  metadata?: Record<string, string>;
+  /** Entity types to extract for this document; the configured default when absent. */
+  types?: string[];
+}
+
+/** A span of a document's text; `text === document.text.slice(start, end)`. */
+export interface Sentence {
+  docId: string;
+  index: number;
+  start: number;
+  end: number;
+  text: string;
+}
+
+/** One conversation to run: a sentence asked about each of `types` (canonical names), in order. */
+export interface Query {
+  sentence: Sentence;
+  types: string[];
+}
+
+/** The model's reply to one (sentence, type) turn, before decoding. */
+export interface Answer {
+  type: string;
+  /** The assistant turn as generated, e.g. `Answer: ["BCL6"]`. */
+  raw: string;
+  /** Per-mention confidence in [0, 1], when the backend can give one, keyed by mention string. */
+  confidence?: Record<string, number>;
+}
+
+/** Where an entity came from: enough to reproduce it. */
+export interface Provenance {
+  model_id: string;
+  prompt_format: string;
+  pipeline_version: string;
+}
+
+/** A normalised entity, the unit published downstream. Field names follow the Avro schema. */
+export interface EntityRecord {
+  entity_id: string;
+  doc_id: string;
+  start: number;
+  end: number;
+  text: string;
+  type: string;
+  category: string;
+  sentence_index: number;
+  confidence: number | null;
+  provenance: Provenance;
+}
+
+/** A document with every entity found in it; published even when `entities` is empty. */
+export interface AnnotatedDocument {
+  document: Document;
+  entities: EntityRecord[];
+  sentence_count: number;
+  /** Answer strings that did not occur in their sentence and were dropped. */
+  ungrounded_count: number;
+}
+
+/** A gold-standard annotation read from a corpus; `type` is the corpus's own label. */
+export interface GoldMention {
+  docId: string;
+  start: number;
+  end: number;
+  text: string;
+  type: string;
+}
+
+/** A corpus file: documents and their gold mentions. */
+export interface Corpus {
+  documents: Document[];
+  mentions: GoldMention[];
+  /** Lines the reader skipped, with why; corpora have known quirks. */
+  warnings: string[];
+}
