@@ -33,8 +33,12 @@ export interface Answer {
   type: string;
   /** The assistant turn as generated, e.g. `Answer: ["BCL6"]`. */
   raw: string;
-  /** Per-mention confidence in [0, 1], when the backend can give one, keyed by mention string. */
-  confidence?: Record<string, number>;
+}
+
+/** One message of a chat conversation, as chat templates take it. */
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
 }
 
 /** Where an entity came from: enough to reproduce it. */
@@ -65,6 +69,8 @@ export interface AnnotatedDocument {
   sentence_count: number;
   /** Answer strings that did not occur in their sentence and were dropped. */
   ungrounded_count: number;
+  /** Answers that were not a well-formed `Answer: [...]` list (strings were salvaged where possible). */
+  invalid_answer_count: number;
 }
 
 /** A gold-standard annotation read from a corpus; `type` is the corpus's own label. */

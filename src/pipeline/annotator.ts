@@ -1,0 +1,52 @@
+// One document through the stages: split → query (batched) → decode → ground → normalise.
+import type { AnnotatedDocument, Document, Provenance } from '../domain/types.js';
+import { decodeAnswer } from '../stages/decode-answer.js';
+import type { EntityTypes } from '../stages/entity-types.js';
+import { groundMentions } from '../stages/ground-mentions.js';
+import { toEntityRecords, type TypedMention } from '../stages/normalise-entities.js';
+import { splitSentences, type SplitOptions } from '../stages/split-sentences.js';
+import type { QueryBatcher } from './query-batcher.js';
+
+export interface AnnotatorOptions {
+  batcher: QueryBatcher;
+  entityTypes: EntityTypes;
+  /** Canonical types asked when a document names none. */
+  defaultTypes: string[];
+  provenance: Provenance;
+  split?: SplitOptions;
+}
+
+export class Annotator {
+  constructor(private readonly options: AnnotatorOptions) {}
+
+  async annotate(document: Document): Promise<AnnotatedDocument> {
+    const { batcher, entityTypes, provenance } = this.options;
+    const types = (document.types?.length ? document.types : this.options.defaultTypes).map((t) =>
+      entityTypes.canonical(t),
+    );
+    const sentences = splitSentences(document, this.options.split);
+    const answers = await Promise.all(sentences.map((sentence) => batcher.submit({ sentence, types })));
+
+    const mentions: TypedMention[] = [];
+    let ungrounded = 0;
+    let invalid = 0;
+    sentences.forEach((sentence, s) => {
+      for (const answer of answers[s]!) {
+        const decoded = decodeAnswer(answer.raw);
+        if (decoded.status !== 'ok') invalid++;
+        const grounding = groundMentions(sentence, decoded.mentions);
+        ungrounded += grounding.ungrounded.length;
+        for (const g of grounding.grounded) {
+          mentions.push({ ...g, type: answer.type, sentenceIndex: sentence.index });
+        }
+      }
+    });
+    return {
+      document,
+      entities: toEntityRecords(document.id, mentions, entityTypes, provenance),
+      sentence_count: sentences.length,
+      ungrounded_count: ungrounded,
+      invalid_answer_count: invalid,
+    };
+  }
+}

@@ -1,0 +1,76 @@
+// Turns a sentence and its entity types into chat conversations, from a template file, so a
+// model is prompted exactly the way it was fine-tuned (conv_term, UniversalNER, or your own).
+import type { ChatMessage } from '../domain/types.js';
+import { projectPath, readJson } from '../project.js';
+
+export interface PromptTemplate {
+  /** Recorded as the prompt format in each entity's provenance. */
+  name: string;
+  /** Guideline name substituted for {dataset}. */
+  dataset: string;
+  system?: string;
+  instruction: string;
+  format: string;
+  /** Turns before the first question; UniversalNER reads the text here. */
+  preamble: ChatMessage[];
+  first_turn: string;
+  next_turn: string;
+  /** true: every earlier type and answer stays in the chat (conv_term); false: each type is asked right after the preamble. */
+  multi_turn: boolean;
+  /** Canonical type → the name the model was trained on. */
+  type_labels: Record<string, string>;
+}
+
+export function loadPromptTemplate(nameOrPath: string): PromptTemplate {
+  const path = /[/\\]|\.json$/.test(nameOrPath)
+    ? nameOrPath
+    : projectPath('config', 'prompts', `${nameOrPath}.json`);
+  const file = readJson<Partial<PromptTemplate>>(path);
+  for (const key of ['name', 'first_turn', 'next_turn', 'multi_turn'] as const) {
+    if (file[key] === undefined) throw new Error(`prompt template ${path} lacks "${key}"`);
+  }
+  const defaults = { preamble: [], instruction: '', format: '', dataset: '', type_labels: {} };
+  return { ...defaults, ...file } as PromptTemplate;
+}
+
+/**
+ * The conversation that asks for `types[answers.length]`, ending on that user turn.
+ * `answers` are the assistant turns already given for the earlier types.
+ */
+export function conversationFor(
+  template: PromptTemplate,
+  text: string,
+  types: readonly string[],
+  answers: readonly string[],
+): ChatMessage[] {
+  const step = answers.length;
+  if (step >= types.length) throw new Error(`no type left to ask: ${step} of ${types.length}`);
+  const fill = (pattern: string, type?: string) =>
+    substitute(pattern, {
+      instruction: substitute(template.instruction, { dataset: template.dataset }),
+      format: template.format,
+      dataset: template.dataset,
+      text,
+      type: type === undefined ? '' : typeLabel(template, type),
+    });
+
+  const messages: ChatMessage[] = template.system ? [{ role: 'system', content: template.system }] : [];
+  messages.push(...template.preamble.map((m) => ({ role: m.role, content: fill(m.content) })));
+  if (!template.multi_turn) {
+    messages.push({ role: 'user', content: fill(template.first_turn, types[step]) });
+    return messages;
+  }
+  types.slice(0, step + 1).forEach((type, i) => {
+    messages.push({ role: 'user', content: fill(i === 0 ? template.first_turn : template.next_turn, type) });
+    if (i < step) messages.push({ role: 'assistant', content: answers[i]! });
+  });
+  return messages;
+}
+
+function typeLabel(template: PromptTemplate, type: string): string {
+  return template.type_labels[type] ?? type;
+}
+
+function substitute(pattern: string, values: Record<string, string>): string {
+  return pattern.replace(/\{(\w+)\}/g, (whole, key: string) => values[key] ?? whole);
+}
