@@ -1,0 +1,40 @@
+// `bioner-stream <command>`: dispatches to the commands and turns their errors into one clear line.
+import { annotateCommand } from './annotate-command.js';
+import { evalCommand } from './eval-command.js';
+import { UsageError } from './args.js';
+
+const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; summary: string }> = {
+  annotate: { run: annotateCommand, summary: 'annotate a corpus file, writing EntityRecords as JSON lines' },
+  eval: { run: evalCommand, summary: 'score predicted EntityRecords against gold annotations' },
+};
+
+const USAGE = `usage: bioner-stream <command> [options]
+
+commands:
+${Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`).join('\n')}
+
+Run "bioner-stream <command> --help" for a command's options.`;
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h') {
+    console.log(USAGE);
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    console.error(`bioner-stream: unknown command "${name}"\n\n${USAGE}`);
+    return 2;
+  }
+  try {
+    await command.run(rest);
+    return 0;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    console.error(`bioner-stream ${name}: error: ${message}`);
+    if (error instanceof UsageError) console.error(`Run "bioner-stream ${name} --help" for usage.`);
+    return error instanceof UsageError ? 2 : 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

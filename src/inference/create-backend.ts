@@ -1,0 +1,36 @@
+// Picks a backend from a model spec: `oracle:GOLD_FILE` or a local ONNX model directory.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { readCorpus, type CorpusFormat } from '../corpora/index.js';
+import type { PromptTemplate } from '../stages/build-prompt.js';
+import type { EntityTypes } from '../stages/entity-types.js';
+import { ConversationBackend } from './conversation-backend.js';
+import type { ModelBackend } from './model-backend.js';
+import { OnnxChatEngine, type OnnxEngineOptions } from './onnx/onnx-chat-engine.js';
+import { OracleBackend } from './oracle-backend.js';
+
+export interface BackendOptions {
+  template: PromptTemplate;
+  entityTypes: EntityTypes;
+  engine?: Partial<Omit<OnnxEngineOptions, 'modelDir'>>;
+}
+
+export async function createBackend(spec: string, options: BackendOptions): Promise<ModelBackend> {
+  if (spec.startsWith('oracle:')) {
+    const goldFile = spec.slice('oracle:'.length);
+    if (!existsSync(goldFile)) throw new Error(`oracle gold file not found: ${goldFile}`);
+    const corpus = await readCorpus(goldFile, goldFormatOf(goldFile));
+    return new OracleBackend(corpus, options.entityTypes, spec);
+  }
+  if (!existsSync(join(spec, 'config.json'))) {
+    throw new Error(`model not found: ${spec} is not a model directory (no config.json); ` +
+      'give a directory with config.json, tokenizer files and onnx/model.onnx, or oracle:GOLD_FILE');
+  }
+  const engine = await OnnxChatEngine.start({ ...options.engine, modelDir: spec });
+  return new ConversationBackend(engine, options.template);
+}
+
+/** PubTator files say so in their name; the tokenised corpora are IOB. */
+function goldFormatOf(file: string): CorpusFormat {
+  return /\.pubtator$|pubtator/i.test(file) ? 'pubtator' : 'iob';
+}
