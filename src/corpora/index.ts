@@ -1,0 +1,26 @@
+// Corpus readers by format, so a CLI can do `readCorpus(file, format)`.
+
+import { readFile } from 'node:fs/promises';
+import type { Corpus } from '../domain/types.js';
+import { parseIob } from './iob.js';
+import { parseJsonl } from './jsonl.js';
+import { parsePubTator } from './pubtator.js';
+import { parseText } from './text.js';
+
+export { CorpusFormatError } from './common.js';
+export { parseIob, parseJsonl, parsePubTator, parseText };
+
+export const CORPUS_FORMATS = ['pubtator', 'iob', 'jsonl', 'text'] as const;
+export type CorpusFormat = (typeof CORPUS_FORMATS)[number];
+
+const PARSERS: Record<CorpusFormat, (content: string, file: string) => Corpus> = {
+  pubtator: parsePubTator,
+  iob: parseIob,
+  jsonl: parseJsonl,
+  text: parseText,
+};
+
+/** Reads a UTF-8 corpus file; format errors name `path` and the line. */
+export async function readCorpus(path: string, format: CorpusFormat): Promise<Corpus> {
+  return PARSERS[format](await readFile(path, 'utf8'), path);
+}
