@@ -76,18 +76,20 @@ export async function annotateCommand(argv: string[]): Promise<void> {
     });
     const out = createWriteStream(output);
     const progress = new ProgressBar(corpus.documents.length, 'docs');
-    let entities = 0;
-    let ungrounded = 0;
+    const totals = { entities: 0, ungrounded: 0, invalid: 0, answers: 0 };
     for await (const annotated of annotateInOrder(annotator, corpus.documents)) {
       for (const entity of annotated.entities) out.write(`${JSON.stringify(entity)}\n`);
-      entities += annotated.entities.length;
-      ungrounded += annotated.ungrounded_count;
+      totals.entities += annotated.entities.length;
+      totals.ungrounded += annotated.ungrounded_count;
+      totals.invalid += annotated.invalid_answer_count;
+      totals.answers += annotated.sentence_count * types.length;
       progress.tick();
     }
     out.end();
     await finished(out);
     console.error(
-      `annotated ${corpus.documents.length} documents: ${entities} entities, ${ungrounded} ungrounded answers dropped → ${output}`,
+      `annotated ${corpus.documents.length} documents: ${totals.entities} entities, ${totals.ungrounded} ungrounded, ` +
+        `${totals.invalid} invalid answers of ${totals.answers} → ${output}`,
     );
   } finally {
     await backend.close();

@@ -1,0 +1,93 @@
+/**
+ * Decoder-only LM configuration, mirroring the fields of a Hugging Face
+ * `config.json` for the Llama / Qwen2 family so that real configs can be passed
+ * through unchanged.
+ */
+export interface DecoderConfig {
+  model_type: 'qwen2' | 'llama';
+  vocab_size: number;
+  hidden_size: number;
+  intermediate_size: number;
+  num_hidden_layers: number;
+  num_attention_heads: number;
+  num_key_value_heads: number;
+  /** Defaults to hidden_size / num_attention_heads, as in HF. */
+  head_dim?: number;
+  rms_norm_eps: number;
+  rope_theta: number;
+  tie_word_embeddings: boolean;
+  max_position_embeddings: number;
+  /** Llama only: bias on q/k/v/o projections (Qwen2 always has q/k/v biases and no o bias). */
+  attention_bias?: boolean;
+  bos_token_id?: number | null;
+  eos_token_id?: number | number[] | null;
+}
+
+/** Derived dimensions the graph builder needs. */
+export interface DecoderDims {
+  headDim: number;
+  /** Query heads per KV head (grouped-query attention). */
+  groupSize: number;
+  qkvBias: boolean;
+  oBias: boolean;
+}
+
+export function decoderDims(config: DecoderConfig): DecoderDims {
+  const headDim = config.head_dim ?? config.hidden_size / config.num_attention_heads;
+  if (!Number.isInteger(headDim) || headDim % 2 !== 0) {
+    throw new Error(`head_dim must be an even integer, got ${headDim}`);
+  }
+  if (config.num_attention_heads % config.num_key_value_heads !== 0) {
+    throw new Error('num_attention_heads must be a multiple of num_key_value_heads');
+  }
+  const llamaBias = config.attention_bias ?? false;
+  return {
+    headDim,
+    groupSize: config.num_attention_heads / config.num_key_value_heads,
+    qkvBias: config.model_type === 'qwen2' || llamaBias,
+    oBias: config.model_type === 'llama' && llamaBias,
+  };
+}
+
+/**
+ * Qwen2.5 token ids: the BPE vocabulary has 151,643 tokens followed by the
+ * special tokens; the embedding matrix is padded to 151,936 rows.
+ */
+export const QWEN_VOCAB_SIZE = 151_936;
+export const QWEN_ENDOFTEXT_ID = 151_643;
+export const QWEN_IM_END_ID = 151_645;
+
+/** Tiny Qwen2-shaped model for tests: real tokenizer vocabulary, random weights. */
+export const TINY_QWEN2_CONFIG: DecoderConfig = {
+  model_type: 'qwen2',
+  vocab_size: QWEN_VOCAB_SIZE,
+  hidden_size: 64,
+  intermediate_size: 128,
+  num_hidden_layers: 2,
+  num_attention_heads: 4,
+  num_key_value_heads: 2,
+  head_dim: 16,
+  rms_norm_eps: 1e-6,
+  rope_theta: 1_000_000,
+  tie_word_embeddings: true,
+  max_position_embeddings: 32_768,
+  bos_token_id: QWEN_ENDOFTEXT_ID,
+  eos_token_id: QWEN_IM_END_ID,
+};
+
+/** The shape of Qwen2.5-0.5B(-Instruct), for benchmarks with random weights. */
+export const QWEN25_05B_SHAPE_CONFIG: DecoderConfig = {
+  model_type: 'qwen2',
+  vocab_size: QWEN_VOCAB_SIZE,
+  hidden_size: 896,
+  intermediate_size: 4864,
+  num_hidden_layers: 24,
+  num_attention_heads: 14,
+  num_key_value_heads: 2,
+  rms_norm_eps: 1e-6,
+  rope_theta: 1_000_000,
+  tie_word_embeddings: true,
+  max_position_embeddings: 32_768,
+  bos_token_id: QWEN_ENDOFTEXT_ID,
+  eos_token_id: QWEN_IM_END_ID,
+};

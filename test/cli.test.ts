@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { promisify } from 'node:util';
+import { readCorpus } from '../src/corpora/index.js';
+import type { EntityRecord } from '../src/domain/types.js';
+import { CLI, FIXTURES, NCBI_TEST, testModelDir, withoutSharedData } from './support/paths.js';
+
+const SAMPLE = join(FIXTURES, 'ncbi-disease-sample.pubtator');
+
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [CLI, ...args]);
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+const readRecords = async (path: string): Promise<EntityRecord[]> =>
+  (await readFile(path, 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l));
+
+test('annotate runs real NCBI abstracts through the generated ONNX model', async () => {
+  const out = join(await mkdtemp(join(tmpdir(), 'bioner-cli-')), 'out.jsonl');
+  const result = await cli('annotate', '--input', SAMPLE, '--input-format', 'pubtator',
+    '--model', await testModelDir(), '--types', 'disease', '--output', out, '--max-new-tokens', '12');
+  assert.equal(result.code, 0, result.stderr);
+  // 5 abstracts, one query per sentence: each answer went through the model and the decoder.
+  assert.match(result.stderr, /annotated 5 documents: \d+ entities, \d+ ungrounded, \d+ invalid answers of \d+/);
+  const queries = Number(/invalid answers of (\d+)/.exec(result.stderr)![1]);
+  assert.ok(queries >= 5 * 5, `expected a query per sentence, got ${queries}`);
+  const docs = new Map((await readCorpus(SAMPLE, 'pubtator')).documents.map((d) => [d.id, d]));
+  for (const r of await readRecords(out)) assert.equal(docs.get(r.doc_id)!.text.slice(r.start, r.end), r.text);
+});
+
+test('annotate with the oracle, then eval --match strict, scores F1 >= 0.99 on NCBI-disease test', { skip: withoutSharedData }, async () => {
+  const out = join(await mkdtemp(join(tmpdir(), 'bioner-cli-')), 'oracle.jsonl');
+  const annotate = await cli('annotate', '--input', NCBI_TEST, '--input-format', 'pubtator',
+    '--model', `oracle:${NCBI_TEST}`, '--types', 'disease', '--output', out);
+  assert.equal(annotate.code, 0, annotate.stderr);
+  for (const match of ['strict', 'lenient']) {
+    const scored = await cli('eval', '--gold', NCBI_TEST, '--gold-format', 'pubtator', '--pred', out, '--match', match, '--json');
+    assert.equal(scored.code, 0, scored.stderr);
+    const report = JSON.parse(scored.stdout);
+    assert.equal(report.overall.fn, 0, 'every gold mention is found');
+    assert.ok(report.overall.f1 >= 0.99, `${match} F1 ${report.overall.f1}`);
+  }
+  const table = await cli('eval', '--gold', NCBI_TEST, '--gold-format', 'pubtator', '--pred', out);
+  assert.match(table.stdout, /^overall\s+0\.\d{4}\s+1\.0000\s+0\.99\d\d\s+960\s+\d+\s+0$/m);
+});
+
+test('annotate fails clearly on bad input, an unknown format or a missing model', async () => {
+  const cases: Array<[string[], RegExp]> = [
+    [['--input', '/nonexistent.txt', '--input-format', 'text'], /cannot read input \/nonexistent.txt/],
+    [['--input', SAMPLE, '--input-format', 'xml'], /unknown --input-format "xml"; expected one of: pubtator, iob, jsonl, text/],
+    [['--input', SAMPLE, '--input-format', 'pubtator', '--model', '/no/model'], /model not found: \/no\/model/],
+    [['--input', SAMPLE, '--input-format', 'iob'], /sample.pubtator:1: /],
+  ];
+  for (const [args, message] of cases) {
+    const result = await cli('annotate', '--model', '/no/model', '--types', 'disease', '--output', '/tmp/x.jsonl', ...args);
+    assert.notEqual(result.code, 0);
+    assert.match(result.stderr, message);
+  }
+});
+
+test('eval rejects predictions that are not JSON lines, naming the line', async () => {
+  const result = await cli('eval', '--gold', SAMPLE, '--gold-format', 'pubtator', '--pred', SAMPLE);
+  assert.equal(result.code, 1);
+  assert.match(result.stderr, /sample.pubtator:1: not JSON/);
+});
