@@ -1,0 +1,360 @@
+#!/usr/bin/env node
+// A real single-node Apache Kafka broker (KRaft, combined broker+controller) on loopback,
+// without Docker: Maven resolves the pinned broker jars (scripts/kafka/pom.xml) once into
+// .cache/kafka/lib, then each start formats a data dir and runs `java kafka.Kafka`.
+//
+// Module:  const broker = await startBroker();  ...  await broker.stop();
+//          Restart with data kept: await broker.stop({ keepData: true });
+//                                  await startBroker({ port: broker.port, dataDir: broker.dataDir });
+// CLI:     node scripts/kafka-broker.mjs start   # prints localhost:PORT as its last stdout line
+//          node scripts/kafka-broker.mjs stop
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, openSync, closeSync, readFileSync, rmSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import kafkajs from 'kafkajs';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const POM = join(ROOT, 'scripts', 'kafka', 'pom.xml');
+const CACHE_DIR = join(ROOT, '.cache', 'kafka');
+const LIB_DIR = join(CACHE_DIR, 'lib');
+const LIB_MARKER = join(LIB_DIR, '.pom-sha256');
+const STATE_FILE = join(CACHE_DIR, 'state.json');
+const CLI_LOG_FILE = join(CACHE_DIR, 'broker.log');
+
+const READY_TIMEOUT_MS = 60_000;
+const STOP_TIMEOUT_MS = 20_000;
+// CI has 2 cores and runs the tests next to the broker: small heap, SerialGC, and C1 only
+// (starts ~25% faster and uses ~10% less memory; a test broker never needs C2's peak speed).
+const JVM_OPTS = ['-Xms64m', '-Xmx512m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-Djava.awt.headless=true'];
+
+const JAVA = process.env.JAVA_HOME ? join(process.env.JAVA_HOME, 'bin', 'java') : 'java';
+// util-linux setpriv makes the kernel SIGTERM the broker when this process dies, however it dies.
+const SETPRIV = (process.env.PATH ?? '').split(':').map((dir) => join(dir, 'setpriv')).find(existsSync);
+
+/** Resolves the broker jars into .cache/kafka/lib unless they are there for the current pom. */
+export async function ensureKafkaJars() {
+  const pomHash = createHash('sha256').update(readFileSync(POM)).digest('hex');
+  const isCurrent = () => existsSync(LIB_MARKER) && readFileSync(LIB_MARKER, 'utf8') === pomHash;
+  if (isCurrent()) return LIB_DIR;
+
+  process.stderr.write('kafka-broker: resolving Kafka jars with Maven (first run only)...\n');
+  // Resolve into a private dir and rename it into place, so concurrent first runs cannot
+  // leave a half-filled lib dir behind.
+  const staging = `${LIB_DIR}.tmp-${process.pid}`;
+  rmSync(staging, { recursive: true, force: true });
+  const mvnArgs = ['-B', '-q', '-f', POM, 'dependency:copy-dependencies',
+    '-DincludeScope=runtime', `-DoutputDirectory=${staging}`];
+  const { code, output } = await run('mvn', mvnArgs, { cwd: ROOT });
+  if (code !== 0) {
+    rmSync(staging, { recursive: true, force: true });
+    throw new Error(`mvn could not resolve the Kafka jars (exit ${code}):\n${output}`);
+  }
+  writeFileSync(join(staging, '.pom-sha256'), pomHash);
+  // A concurrent first run may have finished meanwhile and be using its jars: keep those.
+  if (!isCurrent()) {
+    rmSync(LIB_DIR, { recursive: true, force: true });
+    try {
+      renameSync(staging, LIB_DIR);
+    } catch (err) {
+      if (!isCurrent()) throw err; // else another run renamed its dir in first
+    }
+  }
+  rmSync(staging, { recursive: true, force: true });
+  return LIB_DIR;
+}
+
+/**
+ * Starts a broker and resolves once it answers Kafka requests.
+ * With an existing, formatted dataDir (from `stop({ keepData: true })`) it keeps that data.
+ * `detached` (used by the CLI) lets the broker outlive this process.
+ */
+export async function startBroker({ port, dataDir, logFile, detached = false } = {}) {
+  await ensureKafkaJars();
+  // A port picked here can be taken by someone else before java binds it: pick again.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await launch({ port, dataDir, logFile, detached });
+    } catch (err) {
+      if (attempt === 3 || !err.portTaken) throw err;
+    }
+  }
+}
+
+async function launch({ port, dataDir, logFile, detached }) {
+  // Bound together, so the controller port can never equal the broker port.
+  const [brokerPort, controllerPort] = await probePorts([port ?? 0, 0]);
+  const ownsDataDir = !dataDir;
+  dataDir = resolve(dataDir ?? await mkdtemp(join(tmpdir(), 'kafka-broker-')));
+  try {
+    logFile = resolve(logFile ?? join(dataDir, 'broker.log'));
+    return await runBroker({ port: brokerPort, controllerPort, dataDir, logFile, detached });
+  } catch (err) {
+    if (ownsDataDir) rmSync(dataDir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+async function runBroker({ port, controllerPort, dataDir, logFile, detached }) {
+  mkdirSync(dataDir, { recursive: true });
+  const logDir = join(dataDir, 'kraft');
+  const configFile = join(dataDir, 'server.properties');
+  const log4jFile = join(dataDir, 'log4j2.properties');
+  writeFileSync(configFile, serverProperties({ port, controllerPort, logDir }));
+  writeFileSync(log4jFile, LOG4J2_PROPERTIES);
+  const javaArgs = [...JVM_OPTS, `-Dlog4j2.configurationFile=${log4jFile}`, '-cp', join(LIB_DIR, '*')];
+
+  const metaFile = join(logDir, 'meta.properties');
+  let clusterId;
+  if (existsSync(metaFile)) {
+    clusterId = readFileSync(metaFile, 'utf8').match(/^cluster\.id=(.+)$/m)?.[1];
+  } else {
+    clusterId = newClusterId();
+    const format = await run(JAVA, [...javaArgs, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', configFile], { cwd: dataDir });
+    if (format.code !== 0) throw new Error(`Kafka storage format failed (exit ${format.code}):\n${tail(format.output)}`);
+  }
+
+  const out = openSync(logFile, 'a');
+  const command = [JAVA, ...javaArgs, 'kafka.Kafka', configFile];
+  if (!detached && SETPRIV) command.unshift(SETPRIV, '--pdeathsig', 'SIGTERM');
+  const child = spawn(command[0], command.slice(1), { cwd: dataDir, detached, stdio: ['ignore', out, out] });
+  closeSync(out);
+  const exited = new Promise((resolveExit) => {
+    child.once('error', (err) => resolveExit(`could not run ${JAVA} (${err.code})`));
+    child.once('exit', (code, signal) => resolveExit(`java exited (${signal ?? code})`));
+  });
+  if (detached) child.unref();
+  else if (child.pid) liveChildren.add(child.pid);
+
+  const bootstrap = `localhost:${port}`;
+  const probing = new AbortController();
+  const failure = await Promise.race([waitUntilReady(bootstrap, clusterId, probing.signal), exited]);
+  probing.abort();
+  if (failure) {
+    await terminate(child.pid);
+    liveChildren.delete(child.pid);
+    const log = await readFile(logFile, 'utf8').catch(() => '');
+    const err = new Error(`Kafka broker on ${bootstrap} did not come up: ${failure}\n${logExcerpt(log, logFile)}`);
+    err.portTaken = /Address already in use/.test(log);
+    throw err;
+  }
+
+  const { pid } = child;
+  return {
+    bootstrap, port, pid, dataDir, logFile,
+    async stop({ keepData = false } = {}) {
+      await terminate(pid);
+      liveChildren.delete(pid);
+      if (!keepData) await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+// Brokers of this process that are still running when it exits get killed, so a test run
+// that forgets (or fails) to stop one leaves no orphan java behind (also without setpriv).
+const liveChildren = new Set();
+process.once('exit', () => {
+  for (const pid of liveChildren) try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
+});
+
+function serverProperties({ port, controllerPort, logDir }) {
+  return `# Generated by scripts/kafka-broker.mjs
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:${controllerPort}
+controller.listener.names=CONTROLLER
+listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}
+advertised.listeners=PLAINTEXT://localhost:${port}
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+inter.broker.listener.name=PLAINTEXT
+log.dirs=${logDir}
+num.partitions=1
+auto.create.topics.enable=true
+group.initial.rebalance.delay.ms=0
+offsets.topic.replication.factor=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+# One partition instead of 50 each: the first consumer group / transaction is ready sooner.
+offsets.topic.num.partitions=1
+transaction.state.log.num.partitions=1
+`;
+}
+
+// Console output goes to the log file; the config dumps are left out to keep its tail useful.
+// log4j's own shutdown hook would stop logging before Kafka's shutdown hook is done.
+const LOG4J2_PROPERTIES = `shutdownHook=disable
+appender.out.type=Console
+appender.out.name=out
+appender.out.layout.type=PatternLayout
+appender.out.layout.pattern=[%d] %p %m (%c)%n
+rootLogger.level=INFO
+rootLogger.appenderRef.out.ref=out
+logger.config.name=org.apache.kafka.common.config
+logger.config.level=WARN
+`;
+
+// Kafka cluster ids are 16 random bytes in URL-safe base64; one starting with '-' would
+// be taken for an option by the format command.
+function newClusterId() {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
+}
+
+/** Resolves to undefined once the broker answers a metadata request as our cluster. */
+async function waitUntilReady(bootstrap, clusterId, cancel) {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (Date.now() < deadline && !cancel.aborted) {
+    const admin = new kafkajs.Kafka({
+      clientId: 'kafka-broker-probe', brokers: [bootstrap], logLevel: kafkajs.logLevel.NOTHING,
+      connectionTimeout: 1000, requestTimeout: 2000, retry: { retries: 0 },
+    }).admin();
+    try {
+      await admin.connect();
+      // The broker only opens its listener once started, but something else may own the port.
+      if ((await admin.describeCluster()).clusterId === clusterId) return undefined;
+    } catch { /* not up yet */ } finally {
+      await admin.disconnect().catch(() => {});
+    }
+    await sleep(250);
+  }
+  return `not ready within ${READY_TIMEOUT_MS / 1000} s`;
+}
+
+/** SIGTERM (Kafka shuts down cleanly), then SIGKILL if it is still there after STOP_TIMEOUT_MS. */
+async function terminate(pid) {
+  if (!signal(pid, 'SIGTERM')) return;
+  const deadline = Date.now() + STOP_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    await sleep(100);
+    if (!isAlive(pid)) return;
+  }
+  signal(pid, 'SIGKILL');
+  while (isAlive(pid)) await sleep(100);
+}
+
+function signal(pid, sig) {
+  try {
+    process.kill(pid, sig);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// A broker started by an earlier CLI call belongs to init once that call exits; where init
+// does not reap (some containers) it stays a zombie, which signal 0 still reaches.
+function isAlive(pid) {
+  if (!signal(pid, 0)) return false;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat[stat.lastIndexOf(')') + 2] !== 'Z'; // state field follows "(comm) "
+  } catch {
+    return !existsSync('/proc'); // no procfs (macOS): trust signal 0
+  }
+}
+
+/** Briefly listens on each port (0: any free one) to check it is free; resolves to the ports. */
+async function probePorts(ports) {
+  const servers = [];
+  try {
+    for (const port of ports) {
+      const server = createServer();
+      servers.push(server);
+      await new Promise((ok, fail) => server.once('error', fail).listen(port, '127.0.0.1', ok)).catch((err) => {
+        throw new Error(`cannot use port ${port} for the Kafka broker: ${err.code}`);
+      });
+    }
+    return servers.map((s) => s.address().port);
+  } finally {
+    await Promise.all(servers.map((s) => new Promise((ok) => s.close(ok))));
+  }
+}
+
+/** Runs a command to completion, capturing stdout+stderr; a missing binary reads as exit 127. */
+function run(cmd, args, options) {
+  return new Promise((done) => {
+    const child = spawn(cmd, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d) => { output += d; });
+    child.stderr.on('data', (d) => { output += d; });
+    child.once('error', (err) => done({ code: 127, output: `could not run ${cmd} (${err.code}); is it installed and on PATH?` }));
+    // Maven prints colour codes even with -B.
+    child.once('close', (code) => done({ code, output: output.replace(/\x1b\[[0-9;]*m/g, '') }));
+  });
+}
+
+function tail(text, lines = 40) {
+  return text.trimEnd().split('\n').slice(-lines).join('\n');
+}
+
+// Kafka logs the cause of a failed start well above the shutdown messages that end the log.
+function logExcerpt(log, logFile) {
+  const errors = log.split('\n').filter((line) => /^\[.*?\] (ERROR|FATAL) |^Caused by: /.test(line)).slice(0, 12);
+  return [
+    ...(errors.length ? [`--- ${logFile} (errors) ---`, ...errors] : []),
+    `--- ${logFile} (tail) ---`, tail(log, 20),
+  ].join('\n');
+}
+
+// ---- CLI -------------------------------------------------------------------------------
+
+function readState() {
+  try {
+    return JSON.parse(readFileSync(STATE_FILE, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+// The pid in the state file may since have been reused by an unrelated process.
+function isOurBroker(state) {
+  if (!isAlive(state.pid)) return false;
+  try {
+    return readFileSync(`/proc/${state.pid}/cmdline`, 'utf8').includes(state.dataDir);
+  } catch {
+    return !existsSync('/proc'); // no procfs (macOS): trust the pid
+  }
+}
+
+async function cli(command) {
+  const state = readState();
+  if (command === 'start') {
+    if (state && isOurBroker(state)) {
+      console.log(state.bootstrap);
+      return;
+    }
+    if (state) rmSync(state.dataDir, { recursive: true, force: true }); // left by a broker that died
+    mkdirSync(CACHE_DIR, { recursive: true });
+    rmSync(CLI_LOG_FILE, { force: true });
+    const { bootstrap, port, pid, dataDir, logFile } = await startBroker({ logFile: CLI_LOG_FILE, detached: true });
+    writeFileSync(STATE_FILE, JSON.stringify({ bootstrap, port, pid, dataDir, logFile }, null, 2) + '\n');
+    console.error(`kafka-broker: pid ${pid}, data ${dataDir}, log ${logFile}`);
+    console.log(bootstrap);
+  } else if (command === 'stop') {
+    if (!state) {
+      console.error('kafka-broker: no broker state file, nothing to stop');
+      return;
+    }
+    if (isOurBroker(state)) await terminate(state.pid);
+    rmSync(state.dataDir, { recursive: true, force: true });
+    rmSync(STATE_FILE, { force: true });
+    console.error(`kafka-broker: stopped ${state.bootstrap}`);
+  } else {
+    console.error('usage: node scripts/kafka-broker.mjs start|stop');
+    process.exitCode = 2;
+  }
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  cli(process.argv[2]).catch((err) => {
+    console.error(`kafka-broker: ${err.message}`);
+    process.exitCode = 1;
+  });
+}
