@@ -18,7 +18,7 @@ export function encodeDocument(doc: Document): Buffer {
 
 /** Throws on bytes that are not a Document. */
 export function decodeDocument(bytes: Buffer): Document {
-  return fromAvroDocument(plain(documentType.fromBuffer(bytes)));
+  return toDocument(documentType.fromBuffer(bytes));
 }
 
 export function encodeEntityRecord(record: EntityRecord): Buffer {
@@ -30,7 +30,12 @@ export function decodeEntityRecord(bytes: Buffer): EntityRecord {
 }
 
 export function encodeAnnotatedDocument(annotated: AnnotatedDocument): Buffer {
-  return annotatedDocumentType.toBuffer({ ...annotated, document: toAvroDocument(annotated.document) });
+  return annotatedDocumentType.toBuffer(toAvroAnnotated(annotated));
+}
+
+/** The value avsc writes for an AnnotatedDocument: optional fields become Avro nulls. */
+export function toAvroAnnotated(annotated: AnnotatedDocument): unknown {
+  return { ...annotated, document: toAvroDocument(annotated.document) };
 }
 
 export function decodeAnnotatedDocument(bytes: Buffer): AnnotatedDocument {
@@ -41,7 +46,7 @@ export function decodeAnnotatedDocument(bytes: Buffer): AnnotatedDocument {
 /** avsc decodes records into generated classes; consumers want plain data. */
 const plain = <T>(value: unknown): T => structuredClone(value) as T;
 
-interface AvroDocument {
+export interface AvroDocument {
   id: string;
   source: Document['source'];
   title: string | null;
@@ -50,7 +55,7 @@ interface AvroDocument {
   types: string[] | null;
 }
 
-function toAvroDocument(doc: Document): AvroDocument {
+export function toAvroDocument(doc: Document): AvroDocument {
   return {
     id: doc.id,
     source: doc.source,
@@ -59,6 +64,11 @@ function toAvroDocument(doc: Document): AvroDocument {
     metadata: doc.metadata ?? {},
     types: doc.types ?? null,
   };
+}
+
+/** A Document from what avsc decoded. */
+export function toDocument(decoded: unknown): Document {
+  return fromAvroDocument(plain(decoded));
 }
 
 function fromAvroDocument(value: AvroDocument): Document {

@@ -10,6 +10,8 @@ export interface BatchingOptions {
   batchWaitMs: number;
   /** Batches in flight at once; the rest wait in order. */
   concurrency: number;
+  /** Told of every answered batch, for metrics. */
+  onBatch?: (size: number, seconds: number) => void;
 }
 
 interface Pending {
@@ -68,7 +70,9 @@ export class QueryBatcher {
 
   private async run(pending: Pending[]): Promise<void> {
     try {
+      const started = performance.now();
       const answers = await this.backend.answer(pending.map((p) => p.query));
+      this.options.onBatch?.(pending.length, (performance.now() - started) / 1000);
       pending.forEach((p, i) => p.resolve(answers[i]!));
     } catch (error) {
       pending.forEach((p) => p.reject(error));

@@ -1,0 +1,38 @@
+// The worker's topics, and creating them with their partitions and retention.
+import type { Kafka } from 'kafkajs';
+
+export interface Topics {
+  documents: string;
+  entities: string;
+  annotated: string;
+  deadLetters: string;
+}
+
+export const DEFAULT_TOPICS: Topics = {
+  documents: 'bioner.documents.v1',
+  entities: 'bioner.entities.v1',
+  annotated: 'bioner.annotated-documents.v1',
+  deadLetters: 'bioner.documents.dlq.v1',
+};
+
+const DAY_MS = 24 * 3600 * 1000;
+
+/** Creates missing topics; dead letters are kept longest, since someone must look at them. */
+export async function ensureTopics(kafka: Kafka, topics: Topics, partitions: number, replicationFactor = 1): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const retention = (topic: string) => (topic === topics.deadLetters ? 30 : 7) * DAY_MS;
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: Object.values(topics).map((topic) => ({
+        topic,
+        numPartitions: partitions,
+        replicationFactor,
+        configEntries: [{ name: 'retention.ms', value: String(retention(topic)) }],
+      })),
+    });
+  } finally {
+    await admin.disconnect();
+  }
+}
