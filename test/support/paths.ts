@@ -14,5 +14,8 @@ export async function testModelDir(): Promise<string> {
   return (await buildTestModel()).dir;
 }
 
+/** The 100 NCBI-disease test abstracts, or the bundled 5 when ../shared/data is absent. */
+export const NCBI_SAMPLE_OR_TEST = existsSync(NCBI_TEST) ? NCBI_TEST : projectPath('test', 'fixtures', 'ncbi-disease-sample.pubtator');
+
 /** Why a test that needs ../shared/data is skipped, or false when the data is there. */
 export const withoutSharedData = existsSync(NCBI_TEST) ? false : `no corpus at ${NCBI_TEST}`;

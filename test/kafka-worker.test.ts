@@ -1,0 +1,119 @@
+// The streaming worker against a real Apache Kafka broker: no fakes anywhere.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import { readCorpus } from '../src/corpora/index.js';
+import { decodeAnnotatedDocument, decodeEntityRecord, documentType, toAvroDocument } from '../src/domain/avro.js';
+import type { Document, EntityRecord } from '../src/domain/types.js';
+import { avroBody } from '../src/domain/wire-format.js';
+import { DEAD_LETTER_HEADERS } from '../src/producers/dead-letter.js';
+import {
+  framedDocument, freshTopics, metricValue, produce, readUntil, startWorker, stopWorker, suiteBrokers,
+} from './support/kafka.js';
+import { CLI, NCBI_SAMPLE_OR_TEST } from './support/paths.js';
+
+const ORACLE = `oracle:${NCBI_SAMPLE_OR_TEST}`;
+let documents: Document[];
+let brokers: string;
+
+before(async () => {
+  brokers = await suiteBrokers();
+  documents = (await readCorpus(NCBI_SAMPLE_OR_TEST, 'pubtator')).documents;
+});
+
+const asMessages = (docs: Document[]) => docs.map((d) => ({ key: d.id, value: framedDocument(d) }));
+const annotatedIds = (received: { value: Buffer }[]) => received.map((r) => decodeAnnotatedDocument(avroBody(r.value)).document.id);
+const distinct = (ids: string[]) => new Set(ids).size;
+
+async function annotateWithCli(): Promise<EntityRecord[]> {
+  const out = join(await mkdtemp(join(tmpdir(), 'bioner-kafka-')), 'expected.jsonl');
+  await promisify(execFile)(process.execPath, [CLI, 'annotate', '--input', NCBI_SAMPLE_OR_TEST, '--input-format', 'pubtator',
+    '--model', ORACLE, '--types', 'disease', '--output', out]);
+  return (await readFile(out, 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l));
+}
+
+const recordKey = (r: EntityRecord) => JSON.stringify([r.entity_id, r.doc_id, r.start, r.end, r.text, r.type, r.category]);
+
+describe('streaming worker on a real broker', () => {
+  test('end to end: every document yields one AnnotatedDocument and the entities annotate gives', async () => {
+    const topics = await freshTopics(brokers, 3);
+    await produce(brokers, topics.documents, asMessages(documents));
+    const worker = await startWorker(brokers, topics, ['--model', ORACLE, '--group-id', `e2e-${topics.documents}`]);
+    try {
+      const annotated = await readUntil(brokers, topics.annotated, (r) => r.length >= documents.length);
+      assert.equal(annotated.length, documents.length);
+      assert.equal(distinct(annotatedIds(annotated)), documents.length, 'one AnnotatedDocument per document');
+
+      const expected = await annotateWithCli();
+      const entities = await readUntil(brokers, topics.entities, (r) => r.length >= expected.length, { timeoutMs: 10_000 });
+      const got = entities.map((e) => decodeEntityRecord(avroBody(e.value)));
+      assert.deepEqual(new Set(got.map(recordKey)), new Set(expected.map(recordKey)));
+      assert.equal(got.length, expected.length, 'no duplicates without a crash');
+      for (const e of entities) assert.equal(e.value.readInt32BE(1), 2, 'framed with the EntityRecord schema id');
+
+      const metrics = await worker.metrics();
+      assert.equal(metricValue(metrics, 'bioner_documents_total', { outcome: 'annotated' }), documents.length);
+      assert.equal(metricValue(metrics, 'bioner_entities_total', { type: 'disease' }), expected.length);
+      assert.ok(metricValue(metrics, 'bioner_inference_duration_seconds_count')! > 0);
+      assert.ok(metricValue(metrics, 'bioner_end_to_end_latency_seconds_count')! >= documents.length);
+      assert.ok(metricValue(metrics, 'process_resident_memory_bytes')! > 0, 'default process metrics');
+      assert.equal(await stopWorker(worker), 0, worker.output());
+    } finally {
+      worker.child.kill('SIGKILL');
+    }
+  });
+
+  test('bad input goes to the dead-letter topic with its reason; the partition keeps flowing', async () => {
+    const topics = await freshTopics(brokers, 1);
+    const valid = documents.slice(0, 4);
+    const plainAvro = documentType.toBuffer(toAvroDocument(valid[3]!));
+    const bad: Array<[string, Buffer, string]> = [
+      ['garbage', Buffer.from('this is not avro at all \u0001\u0002'), 'undecodable'],
+      ['truncated', framedDocument(valid[0]!).subarray(0, 40), 'undecodable'],
+      ['wrong-schema-id', Buffer.concat([Buffer.from([0, 0, 0, 0, 99]), plainAvro]), 'unknown_schema'],
+      ['empty', framedDocument({ id: 'empty', source: 'pubmed', text: '   ' }), 'empty_text'],
+      ['oversized', framedDocument({ id: 'big', source: 'pubmed', text: 'Cancer. '.repeat(2000) }), 'oversized_text'],
+    ];
+    // Valid documents around each bad one, the last in plain Avro (no wire-format header).
+    const messages = [
+      { key: valid[0]!.id, value: framedDocument(valid[0]!) },
+      ...bad.slice(0, 3).map(([key, value]) => ({ key, value })),
+      { key: valid[1]!.id, value: framedDocument(valid[1]!) },
+      ...bad.slice(3).map(([key, value]) => ({ key, value })),
+      { key: valid[2]!.id, value: framedDocument(valid[2]!) },
+      { key: valid[3]!.id, value: plainAvro },
+    ];
+    await produce(brokers, topics.documents, messages);
+    const worker = await startWorker(brokers, topics, ['--model', ORACLE, '--max-document-chars', '10000', '--group-id', `dlq-${topics.documents}`]);
+    try {
+      const dead = await readUntil(brokers, topics.deadLetters, (r) => r.length >= bad.length);
+      const byKey = new Map(dead.map((d) => [d.key, d]));
+      for (const [key, value, reason] of bad) {
+        const letter = byKey.get(key);
+        assert.ok(letter, `${key} reached the DLQ`);
+        assert.equal(letter.headers[DEAD_LETTER_HEADERS.reason]?.toString(), reason, key);
+        assert.deepEqual(letter.value, value, 'original bytes kept');
+        assert.equal(letter.headers[DEAD_LETTER_HEADERS.topic]?.toString(), topics.documents);
+        assert.equal(letter.headers[DEAD_LETTER_HEADERS.partition]?.toString(), '0');
+        assert.match(letter.headers[DEAD_LETTER_HEADERS.offset]?.toString() ?? '', /^\d+$/);
+        assert.ok(!Number.isNaN(Date.parse(letter.headers[DEAD_LETTER_HEADERS.timestamp]?.toString() ?? '')));
+        assert.ok((letter.headers[DEAD_LETTER_HEADERS.detail]?.toString() ?? '').length > 0);
+      }
+      const annotated = await readUntil(brokers, topics.annotated, (r) => r.length >= valid.length);
+      assert.deepEqual(new Set(annotatedIds(annotated)), new Set(valid.map((d) => d.id)));
+
+      const metrics = await worker.metrics();
+      assert.equal(metricValue(metrics, 'bioner_dead_letters_total', { reason: 'undecodable' }), 2);
+      assert.equal(metricValue(metrics, 'bioner_dead_letters_total', { reason: 'unknown_schema' }), 1);
+      assert.equal(metricValue(metrics, 'bioner_dead_letters_total', { reason: 'empty_text' }), 1);
+      assert.equal(metricValue(metrics, 'bioner_dead_letters_total', { reason: 'oversized_text' }), 1);
+      assert.equal(metricValue(metrics, 'bioner_documents_total', { outcome: 'annotated' }), valid.length);
+    } finally {
+      await stopWorker(worker);
+    }
+  });
+});

@@ -1,0 +1,169 @@
+// Helpers for the tests that talk to a real Kafka broker: the suite's broker (started by
+// scripts/run-tests.mjs) or one of a test's own, a worker process, producers and readers.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:net';
+import { Kafka, logLevel, type IHeaders, type KafkaMessage } from 'kafkajs';
+import { documentType, toAvroDocument } from '../../src/domain/avro.js';
+import type { Document } from '../../src/domain/types.js';
+import { ensureTopics, type Topics } from '../../src/kafka/topics.js';
+import { projectPath } from '../../src/project.js';
+import { CLI } from './paths.js';
+
+export interface Broker {
+  bootstrap: string;
+  port: number;
+  dataDir: string;
+  stop(options?: { keepData?: boolean }): Promise<void>;
+}
+
+const brokerScript: string = projectPath('scripts', 'kafka-broker.mjs');
+
+export async function startBroker(options: { port?: number; dataDir?: string } = {}): Promise<Broker> {
+  const { startBroker: start } = await import(brokerScript);
+  return start(options);
+}
+
+let ownBroker: Promise<Broker> | undefined;
+
+/** The suite's broker; a test file run on its own starts one for itself. */
+export async function suiteBrokers(): Promise<string> {
+  if (process.env.BIONER_TEST_BROKERS) return process.env.BIONER_TEST_BROKERS;
+  ownBroker ??= startBroker();
+  const broker = await ownBroker;
+  process.once('beforeExit', () => void broker.stop());
+  return broker.bootstrap;
+}
+
+export const kafkaClient = (brokers: string) =>
+  new Kafka({ brokers: [brokers], clientId: 'bioner-test', logLevel: logLevel.NOTHING, retry: { retries: 10 } });
+
+/** Fresh topics for one test, so tests never see each other's records. */
+export async function freshTopics(brokers: string, partitions: number): Promise<Topics> {
+  const id = randomUUID().slice(0, 8);
+  const topics: Topics = {
+    documents: `test-${id}.documents`,
+    entities: `test-${id}.entities`,
+    annotated: `test-${id}.annotated`,
+    deadLetters: `test-${id}.dlq`,
+  };
+  await ensureTopics(kafkaClient(brokers), topics, partitions);
+  return topics;
+}
+
+/** A Document in the Confluent wire format with the fixed Document schema id (1). */
+export function framedDocument(document: Document): Buffer {
+  const header = Buffer.from([0, 0, 0, 0, 1]);
+  return Buffer.concat([header, documentType.toBuffer(toAvroDocument(document))]);
+}
+
+export async function produce(brokers: string, topic: string, messages: { key: string; value: Buffer }[]): Promise<void> {
+  const producer = kafkaClient(brokers).producer();
+  await producer.connect();
+  try {
+    await producer.send({ topic, messages, acks: -1 });
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+export interface Received {
+  key: string;
+  value: Buffer;
+  headers: IHeaders;
+  partition: number;
+}
+
+/** Reads a topic from the beginning until `done` holds or the timeout passes. */
+export async function readUntil(
+  brokers: string,
+  topic: string,
+  done: (received: Received[]) => boolean,
+  options: { timeoutMs?: number; readCommitted?: boolean } = {},
+): Promise<Received[]> {
+  const consumer = kafkaClient(brokers).consumer({
+    groupId: `reader-${randomUUID()}`,
+    readUncommitted: !options.readCommitted,
+  });
+  const received: Received[] = [];
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  let resolveDone!: () => void;
+  const finished = new Promise<void>((resolve) => (resolveDone = resolve));
+  await consumer.run({
+    eachMessage: async ({ message, partition }: { message: KafkaMessage; partition: number }) => {
+      received.push({ key: message.key?.toString() ?? '', value: message.value ?? Buffer.alloc(0), headers: message.headers ?? {}, partition });
+      if (done(received)) resolveDone();
+    },
+  });
+  const timeout = setTimeout(resolveDone, options.timeoutMs ?? 60_000);
+  await finished;
+  clearTimeout(timeout);
+  await consumer.disconnect();
+  return received;
+}
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+export interface WorkerProcess {
+  child: ChildProcess;
+  metricsPort: number;
+  output: () => string;
+  metrics(): Promise<string>;
+  /** Resolves with the exit code. */
+  exited: Promise<number | null>;
+}
+
+/** Starts `bioner-stream run` as a real process and waits until /readyz says it is ready. */
+export async function startWorker(brokers: string, topics: Topics, args: string[], env: NodeJS.ProcessEnv = {}): Promise<WorkerProcess> {
+  const metricsPort = await freePort();
+  const child = spawn(process.execPath, [CLI, 'run', '--brokers', brokers,
+    '--input-topic', topics.documents, '--entities-topic', topics.entities,
+    '--annotated-topic', topics.annotated, '--dlq-topic', topics.deadLetters,
+    '--metrics-port', String(metricsPort), '--session-timeout-ms', '10000', ...args], {
+    env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const url = (path: string) => `http://127.0.0.1:${metricsPort}${path}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`worker exited early (${child.exitCode}):\n${output}`);
+    if (Date.now() > deadline) throw new Error(`worker not ready after 60 s:\n${output}`);
+    const ready = await fetch(url('/readyz')).then((r) => r.ok, () => false);
+    if (ready) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return {
+    child, metricsPort, exited,
+    output: () => output,
+    metrics: () => fetch(url('/metrics')).then((r) => r.text()),
+  };
+}
+
+/** Sends SIGTERM and waits for the exit code. */
+export async function stopWorker(worker: WorkerProcess): Promise<number | null> {
+  if (worker.child.exitCode !== null) return worker.child.exitCode;
+  worker.child.kill('SIGTERM');
+  return worker.exited;
+}
+
+/** One sample's value from Prometheus text, by name and exact label set (`{}` for none). */
+export function metricValue(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`).sort().join(',');
+  for (const line of text.split('\n')) {
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{([^}]*)\})? (\S+)$/.exec(line);
+    if (!match || match[1] !== name) continue;
+    const have = (match[2] ?? '').split(',').filter(Boolean).sort().join(',');
+    if (have === want) return Number(match[3]);
+  }
+  return undefined;
+}
