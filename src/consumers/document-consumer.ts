@@ -45,7 +45,10 @@ export class DocumentConsumer {
     /** Called when publishing cannot go on (e.g. a fenced transactional producer). */
     private readonly onFatal: (error: unknown) => void,
   ) {
-    consumer.on(consumer.events.GROUP_JOIN, () => this.rebalanced());
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      this.log(`joined group generation, assigned ${JSON.stringify(payload.memberAssignment)}`);
+      this.rebalanced();
+    });
   }
 
   async start(): Promise<void> {
@@ -77,6 +80,7 @@ export class DocumentConsumer {
     for (const message of batch.messages) {
       if (!isRunning() || isStale() || this.stopping) break;
       if (this.inFlight >= this.options.maxInFlight) {
+        // Unresolved records of this batch are fetched again after the resume.
         this.pause(partition);
         break;
       }

@@ -94,6 +94,8 @@ export class StreamWorker {
       heartbeatInterval: Math.max(500, Math.floor(config.sessionTimeoutMs / 10)),
       // Only committed transactional outputs of upstream producers are documents.
       readUncommitted: false,
+      // kafkajs sleeps this long when every partition is paused: it bounds the resume latency.
+      maxWaitTimeInMs: 250,
     });
     await consumer.connect();
     const publisher = await OutputPublisher.connect(kafka, consumer, {
