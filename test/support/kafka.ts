@@ -7,6 +7,7 @@ import { Kafka, logLevel, type IHeaders, type KafkaMessage } from 'kafkajs';
 import { documentType, toAvroDocument } from '../../src/domain/avro.js';
 import type { Document } from '../../src/domain/types.js';
 import { ensureTopics, type Topics } from '../../src/kafka/topics.js';
+import { parsePrometheusText, sampleValue } from '../../src/observability/prometheus-text.js';
 import { projectPath } from '../../src/project.js';
 import { CLI } from './paths.js';
 
@@ -156,14 +157,7 @@ export async function stopWorker(worker: WorkerProcess): Promise<number | null> 
   return worker.exited;
 }
 
-/** One sample's value from Prometheus text, by name and exact label set (`{}` for none). */
+/** One sample's value from /metrics, by name and exact label set; the text must parse. */
 export function metricValue(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`).sort().join(',');
-  for (const line of text.split('\n')) {
-    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{([^}]*)\})? (\S+)$/.exec(line);
-    if (!match || match[1] !== name) continue;
-    const have = (match[2] ?? '').split(',').filter(Boolean).sort().join(',');
-    if (have === want) return Number(match[3]);
-  }
-  return undefined;
+  return sampleValue(parsePrometheusText(text), name, labels);
 }
