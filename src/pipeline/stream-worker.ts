@@ -82,6 +82,7 @@ export class StreamWorker {
       },
     });
     metrics.watchBatchesInFlight(() => batcher.batchesInFlight);
+    metrics.watchInference(() => backend.counters?.());
     const annotator = new Annotator({
       batcher, entityTypes, defaultTypes: config.defaultTypes.map((t) => entityTypes.canonical(t)),
       provenance: { model_id: backend.modelId, prompt_format: template.name, pipeline_version: PIPELINE_VERSION },
