@@ -15,12 +15,23 @@ export interface DecoderConfig {
   head_dim?: number;
   rms_norm_eps: number;
   rope_theta: number;
+  /** Only Llama 3's frequency-dependent scaling is supported; absent or null means none. */
+  rope_scaling?: Llama3RopeScaling | null;
   tie_word_embeddings: boolean;
   max_position_embeddings: number;
   /** Llama only: bias on q/k/v/o projections (Qwen2 always has q/k/v biases and no o bias). */
   attention_bias?: boolean;
   bos_token_id?: number | null;
   eos_token_id?: number | number[] | null;
+}
+
+/** HF `rope_scaling` of Llama 3.1 / 3.2 / 3.3 (`rope_type: "llama3"`). */
+export interface Llama3RopeScaling {
+  rope_type: 'llama3';
+  factor: number;
+  low_freq_factor: number;
+  high_freq_factor: number;
+  original_max_position_embeddings: number;
 }
 
 /** Derived dimensions the graph builder needs. */
@@ -47,6 +58,26 @@ export function decoderDims(config: DecoderConfig): DecoderDims {
     qkvBias: config.model_type === 'qwen2' || llamaBias,
     oBias: config.model_type === 'llama' && llamaBias,
   };
+}
+
+/**
+ * RoPE inverse frequencies theta^(-2i/d), i < d/2, as HF computes them, including
+ * Llama 3's scaling: long wavelengths slowed by `factor`, short ones kept, a smooth
+ * blend in between (transformers' `_compute_llama3_parameters`).
+ */
+export function ropeInverseFrequencies(config: DecoderConfig): number[] {
+  const { headDim } = decoderDims(config);
+  const base = Array.from({ length: headDim / 2 }, (_, i) => 1 / config.rope_theta ** ((2 * i) / headDim));
+  const scaling = config.rope_scaling;
+  if (!scaling) return base;
+  const { factor, low_freq_factor: low, high_freq_factor: high, original_max_position_embeddings: context } = scaling;
+  return base.map((invFreq) => {
+    const wavelength = (2 * Math.PI) / invFreq;
+    if (wavelength < context / high) return invFreq;
+    if (wavelength > context / low) return invFreq / factor;
+    const smooth = (context / wavelength - low) / (high - low);
+    return (1 - smooth) * (invFreq / factor) + smooth * invFreq;
+  });
 }
 
 /**

@@ -1,6 +1,6 @@
-import { decoderDims, type DecoderConfig } from './config.js';
+import { decoderDims, ropeInverseFrequencies, type DecoderConfig } from './config.js';
 import { GraphBuilder, floatAttr, intAttr, intsAttr, onnx, valueInfo, type Onnx } from './graph.js';
-import { decoderParameters, type ParameterSpec } from './weights.js';
+import { decoderParameters, type QuantisationSpec } from './weights.js';
 
 const { DataType } = onnx.TensorProto;
 
@@ -17,9 +17,32 @@ export interface DecoderGraph {
   readonly constants: Onnx.ITensorProto[];
   readonly inputs: Onnx.IValueInfoProto[];
   readonly outputs: Onnx.IValueInfoProto[];
-  /** Weight initializers the graph references, named as in HF checkpoints. */
-  readonly parameters: ParameterSpec[];
+  /** Weight initializers the graph references, in first-use order. */
+  readonly initializers: WeightInitializer[];
 }
+
+/**
+ * A weight initializer: a float32 HF parameter under its own name, or one part of a
+ * block-quantised one (`<name>.quant`, `.scales`, `.offsets`).
+ */
+export interface WeightInitializer {
+  readonly name: string;
+  readonly shape: readonly number[];
+  /** The HF parameter it is read from. */
+  readonly parameter: string;
+  readonly part: 'float' | 'quant' | 'scales' | 'offsets';
+}
+
+/** Says, per HF parameter name, whether a linear weight is kept block-quantised. */
+export type QuantisationPlan = (parameter: string) => QuantisationSpec | undefined;
+
+/**
+ * MatMulNBits' int8 compute (accuracy_level 4) quantises activations per block of 32
+ * to int8 with scale max|x|/127, as llama.cpp does (Q8_0/Q8_1) in its quantised dot
+ * products. Level 0 (float compute) dequantises the weights on every run on x86 and
+ * measured 3× slower than float32 Gemm; level 4 is the fastest CPU path.
+ */
+const NBITS_ACCURACY_LEVEL = 4;
 
 /**
  * Builds a decoder-only LM with the exact I/O of a transformers.js / Optimum
@@ -30,8 +53,9 @@ export interface DecoderGraph {
  * The residual stream is kept as a 2-D [batch*seq, hidden] tensor so every
  * projection is a Gemm with transB=1 that consumes the HF [out, in] weight
  * as-is: no transposed copies, and the tied lm_head reuses the embedding.
+ * Projections the plan keeps quantised become com.microsoft MatMulNBits nodes.
  */
-export function buildDecoderGraph(config: DecoderConfig): DecoderGraph {
+export function buildDecoderGraph(config: DecoderConfig, quantisation: QuantisationPlan = () => undefined): DecoderGraph {
   const { headDim, groupSize, qkvBias, oBias } = decoderDims(config);
   const numHeads = config.num_attention_heads;
   const numKvHeads = config.num_key_value_heads;
@@ -44,8 +68,50 @@ export function buildDecoderGraph(config: DecoderConfig): DecoderGraph {
       floatAttr('epsilon', config.rms_norm_eps),
       intAttr('stash_type', 1),
     ]);
+  const shapes = new Map(decoderParameters(config).map((p) => [p.name, p.shape]));
+  const initializers = new Map<string, WeightInitializer>();
+  const weight = (name: string, parameter: string, part: WeightInitializer['part'], shape: readonly number[]): string => {
+    if (!initializers.has(name)) initializers.set(name, { name, shape, parameter, part });
+    return name;
+  };
+  const floatWeight = (parameter: string): string => weight(parameter, parameter, 'float', shapes.get(parameter)!);
+
+  // Per-block sums of a projection's input, shared by the projections that read it.
+  const blockSums = new Map<string, string>();
+  const blockSumsOf = (x: string, inputs: number, blockSize: number): string => {
+    const key = `${x}/${blockSize}`;
+    if (!blockSums.has(key)) {
+      const blocks = g.op('Reshape', [x, g.int64([-1, inputs / blockSize, blockSize])]);
+      blockSums.set(key, g.op('ReduceSum', [blocks, g.int64([2])], [intAttr('keepdims', 0)]));
+    }
+    return blockSums.get(key)!;
+  };
+  /** x [T, in] · Wᵀ (+ bias) for an HF [out, in] weight; `base` names the quantised initializers. */
+  const project = (x: string, parameter: string, bias?: string, base = parameter): string => {
+    const spec = quantisation(parameter);
+    if (!spec) {
+      const inputs = [x, floatWeight(parameter), ...(bias ? [floatWeight(bias)] : [])];
+      return g.op('Gemm', inputs, [intAttr('transB', 1)]);
+    }
+    const withBias = (y: string): string => (bias ? g.op('Add', [y, floatWeight(bias)]) : y);
+    const [outputs, inputs] = shapes.get(parameter)! as [number, number];
+    const blocks = inputs / spec.blockSize;
+    const product = g.contribOp('MatMulNBits', [
+      x,
+      weight(`${base}.quant`, parameter, 'quant', [outputs, blocks, (spec.blockSize * spec.bits) / 8]),
+      weight(`${base}.scales`, parameter, 'scales', [outputs * blocks]),
+    ], [
+      intAttr('K', inputs), intAttr('N', outputs), intAttr('bits', spec.bits),
+      intAttr('block_size', spec.blockSize), intAttr('accuracy_level', NBITS_ACCURACY_LEVEL),
+    ]);
+    if (!spec.offsets) return withBias(product);
+    // w = scale·(q − zp) + offset: the offset part is Σ_block offset · Σ_block x, a small Gemm.
+    const offsets = weight(`${base}.offsets`, parameter, 'offsets', [outputs, blocks]);
+    const offsetPart = g.op('Gemm', [blockSumsOf(x, inputs, spec.blockSize), offsets], [intAttr('transB', 1)]);
+    return withBias(g.op('Add', [product, offsetPart]));
+  };
   const linear = (x: string, name: string, bias: boolean): string =>
-    g.op('Gemm', bias ? [x, `${name}.weight`, `${name}.bias`] : [x, `${name}.weight`], [intAttr('transB', 1)]);
+    project(x, `${name}.weight`, bias ? `${name}.bias` : undefined);
   const unsqueeze = (x: string, axes: number[]): string => g.op('Unsqueeze', [x, g.int64(axes)]);
   const transpose = (x: string, perm: number[]): string => g.op('Transpose', [x], [intsAttr('perm', perm)]);
   const scalarAt = (shape: string, index: number): string =>
@@ -70,7 +136,7 @@ export function buildDecoderGraph(config: DecoderConfig): DecoderGraph {
   const maskBias = g.op('Where', [allowed, g.float32([0], []), g.float32([MASK_VALUE], [])]);
 
   // RoPE tables [B, S, 1, head_dim] from position_ids, HF layout: cat(freqs, freqs).
-  const invFreq = Array.from({ length: headDim / 2 }, (_, i) => 1 / config.rope_theta ** ((2 * i) / headDim));
+  const invFreq = ropeInverseFrequencies(config);
   const positions = unsqueeze(g.op('Cast', ['position_ids'], [intAttr('to', DataType.FLOAT)]), [2]);
   const freqs = g.op('Mul', [positions, g.float32(invFreq)]);
   const angles = unsqueeze(g.op('Concat', [freqs, freqs], [intAttr('axis', -1)]), [2]);
@@ -84,14 +150,14 @@ export function buildDecoderGraph(config: DecoderConfig): DecoderGraph {
     return g.op('Add', [g.op('Mul', [x, cos]), g.op('Mul', [rotated, sin])]);
   };
 
-  const embedded = g.op('Gather', ['model.embed_tokens.weight', 'input_ids'], [intAttr('axis', 0)]);
+  const embedded = g.op('Gather', [floatWeight('model.embed_tokens.weight'), 'input_ids'], [intAttr('axis', 0)]);
   let residual = g.op('Reshape', [embedded, g.int64([-1, hidden])]);
 
   for (let layer = 0; layer < config.num_hidden_layers; layer++) {
     const p = `model.layers.${layer}`;
     g.scope = `${p}/`;
 
-    const x = rmsNorm(residual, `${p}.input_layernorm.weight`);
+    const x = rmsNorm(residual, floatWeight(`${p}.input_layernorm.weight`));
     const q = applyRope(g.op('Reshape', [linear(x, `${p}.self_attn.q_proj`, qkvBias), qShape]));
     const k = applyRope(g.op('Reshape', [linear(x, `${p}.self_attn.k_proj`, qkvBias), kvShape]));
     const v = g.op('Reshape', [linear(x, `${p}.self_attn.v_proj`, qkvBias), kvShape]);
@@ -114,7 +180,7 @@ export function buildDecoderGraph(config: DecoderConfig): DecoderGraph {
     const merged = g.op('Reshape', [transpose(context, [0, 3, 1, 2, 4]), g.int64([-1, numHeads * headDim])]);
     residual = g.op('Add', [residual, linear(merged, `${p}.self_attn.o_proj`, oBias)]);
 
-    const y = rmsNorm(residual, `${p}.post_attention_layernorm.weight`);
+    const y = rmsNorm(residual, floatWeight(`${p}.post_attention_layernorm.weight`));
     const gate = linear(y, `${p}.mlp.gate_proj`, false);
     const silu = g.op('Mul', [gate, g.op('Sigmoid', [gate])]);
     const up = linear(y, `${p}.mlp.up_proj`, false);
@@ -122,9 +188,9 @@ export function buildDecoderGraph(config: DecoderConfig): DecoderGraph {
   }
 
   g.scope = '';
-  const final = rmsNorm(residual, 'model.norm.weight');
+  const final = rmsNorm(residual, floatWeight('model.norm.weight'));
   const lmHead = config.tie_word_embeddings ? 'model.embed_tokens.weight' : 'lm_head.weight';
-  const logits2d = g.op('Gemm', [final, lmHead], [intAttr('transB', 1)]);
+  const logits2d = project(final, lmHead, undefined, 'lm_head.weight');
   const logitsShape = g.op('Concat', [idsShape, g.int64([config.vocab_size])], [intAttr('axis', 0)]);
   g.op('Reshape', [logits2d, logitsShape], [], 'logits');
 
@@ -143,5 +209,5 @@ export function buildDecoderGraph(config: DecoderConfig): DecoderGraph {
     }
   }
 
-  return { nodes: g.nodes, constants: g.constants, inputs, outputs, parameters: decoderParameters(config) };
+  return { nodes: g.nodes, constants: g.constants, inputs, outputs, initializers: [...initializers.values()] };
 }

@@ -6,6 +6,8 @@ export const { onnx } = onnxProto;
 export type { Onnx };
 
 const { DataType } = onnx.TensorProto;
+
+export const CONTRIB_DOMAIN = 'com.microsoft';
 const { AttributeType } = onnx.AttributeProto;
 
 export const intAttr = (name: string, i: number): Onnx.IAttributeProto => ({ name, i, type: AttributeType.INT });
@@ -48,6 +50,13 @@ export class GraphBuilder {
     const name = `${this.scope}${opType}_${this.counter++}`;
     const output = outputs ?? Array.from({ length: outputCount }, (_, i) => `${name}/out${i}`);
     this.nodes.push({ name, opType, input: inputs, output, attribute });
+    return output;
+  }
+
+  /** A node of ONNX Runtime's com.microsoft operator domain. */
+  contribOp(opType: string, inputs: string[], attribute: Onnx.IAttributeProto[] = []): string {
+    const output = this.op(opType, inputs, attribute);
+    this.nodes.at(-1)!.domain = CONTRIB_DOMAIN;
     return output;
   }
 

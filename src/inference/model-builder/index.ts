@@ -1,36 +1,6 @@
-import type { DecoderConfig } from './config.js';
-import { buildDecoderGraph } from './decoder-graph.js';
-import { elementCount, type WeightSource } from './weights.js';
-import { writeOnnxModel, type WrittenModel } from './writer.js';
-
+export * from './build.js';
 export * from './config.js';
 export { buildDecoderGraph, type DecoderGraph } from './decoder-graph.js';
+export * from './model-directory.js';
 export * from './weights.js';
 export type { WrittenModel } from './writer.js';
-
-/** Bump whenever the emitted graph changes, so cached test models are rebuilt. */
-export const BUILDER_VERSION = 1;
-
-/** Above this many weight bytes the builder defaults to a `model.onnx_data` sidecar. */
-const EXTERNAL_DATA_THRESHOLD = 1 << 30;
-
-export interface BuildDecoderModelOptions {
-  config: DecoderConfig;
-  weights: WeightSource;
-  /** Destination, e.g. `<model dir>/onnx/model.onnx`. */
-  modelPath: string;
-  /** Store weights in `<model>.onnx_data`; defaults to true above 1 GiB of weights. */
-  externalData?: boolean;
-}
-
-export interface BuiltModel extends WrittenModel {
-  parameterCount: number;
-}
-
-export async function buildDecoderModel(options: BuildDecoderModelOptions): Promise<BuiltModel> {
-  const graph = buildDecoderGraph(options.config);
-  const parameterCount = graph.parameters.reduce((n, p) => n + elementCount(p.shape), 0);
-  const externalData = options.externalData ?? parameterCount * 4 > EXTERNAL_DATA_THRESHOLD;
-  const written = await writeOnnxModel(graph, options.weights, options.modelPath, externalData);
-  return { ...written, parameterCount };
-}

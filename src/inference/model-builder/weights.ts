@@ -6,13 +6,38 @@ export interface WeightTensor {
   readonly shape: readonly number[];
 }
 
+/** How a linear weight is kept block-quantised (blocks run along the input axis). */
+export interface QuantisationSpec {
+  bits: 4 | 8;
+  blockSize: number;
+  /** Per-block offsets as well as scales (GGUF Q4_1's minimum). */
+  offsets: boolean;
+}
+
+/**
+ * A block-quantised [out, in] linear weight in ONNX Runtime's MatMulNBits layout:
+ * w = scale · (q − 2^(bits−1)) + offset, per block of `blockSize` inputs.
+ */
+export interface QuantisedWeight {
+  /** [out, in/blockSize, blockSize·bits/8]; 4-bit values packed two a byte, low nibble first. */
+  data: Uint8Array;
+  /** [out · in/blockSize]. */
+  scales: Float32Array;
+  /** [out, in/blockSize], when the spec has offsets. */
+  offsets?: Float32Array;
+}
+
 /**
  * Supplies weights by Hugging Face parameter name. The builder reads each
  * parameter exactly once, so importers can load lazily (e.g. from safetensors
  * or dequantised GGUF) and the caller never holds the whole model in memory.
+ * A source that can keep linear weights quantised says so through `quantisation`;
+ * the builder then reads those through `readQuantised` instead of `read`.
  */
 export interface WeightSource {
   read(name: string): Promise<WeightTensor>;
+  quantisation?(name: string): QuantisationSpec | undefined;
+  readQuantised?(name: string): Promise<QuantisedWeight>;
 }
 
 export type ParameterKind = 'embedding' | 'linear' | 'bias' | 'norm';

@@ -1,9 +1,9 @@
 import { endianness } from 'node:os';
 import { mkdir, open, writeFile, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import type { DecoderGraph } from './decoder-graph.js';
-import { onnx, rawBytes, type Onnx } from './graph.js';
-import { elementCount, type ParameterSpec, type WeightSource } from './weights.js';
+import type { DecoderGraph, WeightInitializer } from './decoder-graph.js';
+import { CONTRIB_DOMAIN, onnx, rawBytes, type Onnx } from './graph.js';
+import { elementCount, type QuantisedWeight, type WeightSource } from './weights.js';
 
 const IR_VERSION = 8;
 const OPSET = 17;
@@ -39,25 +39,59 @@ export async function writeOnnxModel(
 ): Promise<WrittenModel> {
   if (endianness() !== 'LE') throw new Error('ONNX raw data is little-endian; big-endian hosts are unsupported');
   await mkdir(dirname(modelPath), { recursive: true });
-  return externalData ? writeExternal(graph, weights, modelPath) : writeInline(graph, weights, modelPath);
+  const read = initializerReader(weights);
+  return externalData ? writeExternal(graph, read, modelPath) : writeInline(graph, read, modelPath);
 }
 
-const MODEL_HEADER: Onnx.IModelProto = {
-  irVersion: IR_VERSION,
-  producerName: 'bioner-stream model-builder',
-  opsetImport: [{ domain: '', version: OPSET }],
-};
+function modelHeader(graph: DecoderGraph): Onnx.IModelProto {
+  const contrib = graph.nodes.some((n) => n.domain === CONTRIB_DOMAIN);
+  return {
+    irVersion: IR_VERSION,
+    producerName: 'bioner-stream model-builder',
+    opsetImport: [{ domain: '', version: OPSET }, ...(contrib ? [{ domain: CONTRIB_DOMAIN, version: 1 }] : [])],
+  };
+}
+
+const dataTypeOf = (init: WeightInitializer): number =>
+  init.part === 'quant' ? onnx.TensorProto.DataType.UINT8 : onnx.TensorProto.DataType.FLOAT;
+export const byteLengthOf = (init: WeightInitializer): number =>
+  elementCount(init.shape) * (init.part === 'quant' ? 1 : Float32Array.BYTES_PER_ELEMENT);
+
+type InitializerReader = (init: WeightInitializer) => Promise<Uint8Array>;
+
+/**
+ * The bytes of each initializer, checked against its shape. The parts of a quantised
+ * weight are consecutive initializers, so the last quantised weight read is kept for them.
+ */
+function initializerReader(weights: WeightSource): InitializerReader {
+  let last: { parameter: string; weight: QuantisedWeight } | undefined;
+  const quantised = async (parameter: string): Promise<QuantisedWeight> => {
+    if (last?.parameter !== parameter) {
+      if (!weights.readQuantised) throw new Error(`${parameter}: the weight source cannot read quantised weights`);
+      last = { parameter, weight: await weights.readQuantised(parameter) };
+    }
+    return last.weight;
+  };
+  return async (init) => {
+    let bytes: Uint8Array | undefined;
+    if (init.part === 'float') {
+      const { data, shape } = await weights.read(init.parameter);
+      if (shape.join() !== init.shape.join()) throw new Error(`${init.name}: expected shape [${init.shape}], got [${shape}]`);
+      bytes = rawBytes(data);
+    } else {
+      const weight = await quantised(init.parameter);
+      const part = init.part === 'quant' ? weight.data : weight[init.part];
+      bytes = part && (part instanceof Uint8Array ? part : rawBytes(part));
+    }
+    if (bytes?.length !== byteLengthOf(init)) {
+      throw new Error(`${init.name}: expected ${byteLengthOf(init)} bytes for shape [${init.shape}], got ${bytes?.length ?? 'none'}`);
+    }
+    return bytes;
+  };
+}
 
 function graphProto(graph: DecoderGraph, initializer: Onnx.ITensorProto[]): Onnx.IGraphProto {
   return { name: 'decoder', node: graph.nodes, input: graph.inputs, output: graph.outputs, initializer };
-}
-
-async function readChecked(weights: WeightSource, spec: ParameterSpec): Promise<Uint8Array> {
-  const { data, shape } = await weights.read(spec.name);
-  if (shape.join() !== spec.shape.join() || data.length !== elementCount(spec.shape)) {
-    throw new Error(`${spec.name}: expected shape [${spec.shape}], got [${shape}] with ${data.length} values`);
-  }
-  return rawBytes(data);
 }
 
 async function writeAll(file: FileHandle, bytes: Uint8Array): Promise<void> {
@@ -67,22 +101,22 @@ async function writeAll(file: FileHandle, bytes: Uint8Array): Promise<void> {
   }
 }
 
-async function writeExternal(graph: DecoderGraph, weights: WeightSource, modelPath: string): Promise<WrittenModel> {
+async function writeExternal(graph: DecoderGraph, read: InitializerReader, modelPath: string): Promise<WrittenModel> {
   const location = `${basename(modelPath)}_data`;
   const dataPath = join(dirname(modelPath), location);
   const initializers: Onnx.ITensorProto[] = [...graph.constants];
   let offset = 0;
   const file = await open(dataPath, 'w');
   try {
-    for (const spec of graph.parameters) {
-      const bytes = await readChecked(weights, spec);
+    for (const init of graph.initializers) {
+      const bytes = await read(init);
       const aligned = Math.ceil(offset / EXTERNAL_ALIGNMENT) * EXTERNAL_ALIGNMENT;
       if (aligned > offset) await writeAll(file, new Uint8Array(aligned - offset));
       await writeAll(file, bytes);
       initializers.push({
-        name: spec.name,
-        dims: [...spec.shape],
-        dataType: onnx.TensorProto.DataType.FLOAT,
+        name: init.name,
+        dims: [...init.shape],
+        dataType: dataTypeOf(init),
         dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
         externalData: [
           { key: 'location', value: location },
@@ -95,7 +129,7 @@ async function writeExternal(graph: DecoderGraph, weights: WeightSource, modelPa
   } finally {
     await file.close();
   }
-  const encoded = onnx.ModelProto.encode({ ...MODEL_HEADER, graph: graphProto(graph, initializers) }).finish();
+  const encoded = onnx.ModelProto.encode({ ...modelHeader(graph), graph: graphProto(graph, initializers) }).finish();
   await writeFile(modelPath, encoded);
   return { modelPath, dataPath, modelBytes: encoded.length, dataBytes: offset };
 }
@@ -114,21 +148,17 @@ function varint(value: number): number[] {
 /** Tag and length prefix of a length-delimited protobuf field. */
 const fieldPrefix = (tag: number, length: number): Uint8Array => Uint8Array.from([tag, ...varint(length)]);
 
-async function writeInline(graph: DecoderGraph, weights: WeightSource, modelPath: string): Promise<WrittenModel> {
+async function writeInline(graph: DecoderGraph, read: InitializerReader, modelPath: string): Promise<WrittenModel> {
   // Everything but the weight bytes is encoded up front, which fixes every length prefix.
-  const head = onnx.ModelProto.encode(MODEL_HEADER).finish();
+  const head = onnx.ModelProto.encode(modelHeader(graph)).finish();
   const core = onnx.GraphProto.encode(graphProto(graph, graph.constants)).finish();
-  const tensors = graph.parameters.map((spec) => {
-    const header = onnx.TensorProto.encode({
-      name: spec.name,
-      dims: [...spec.shape],
-      dataType: onnx.TensorProto.DataType.FLOAT,
-    }).finish();
-    const dataBytes = elementCount(spec.shape) * Float32Array.BYTES_PER_ELEMENT;
+  const tensors = graph.initializers.map((init) => {
+    const header = onnx.TensorProto.encode({ name: init.name, dims: [...init.shape], dataType: dataTypeOf(init) }).finish();
+    const dataBytes = byteLengthOf(init);
     const dataPrefix = fieldPrefix(TENSOR_RAW_DATA_TAG, dataBytes);
     const length = header.length + dataPrefix.length + dataBytes;
     const prefix = fieldPrefix(GRAPH_INITIALIZER_TAG, length);
-    return { spec, prefix, header, dataPrefix, fieldBytes: prefix.length + length };
+    return { init, prefix, header, dataPrefix, fieldBytes: prefix.length + length };
   });
   const graphLength = tensors.reduce((sum, t) => sum + t.fieldBytes, core.length);
   const graphPrefix = fieldPrefix(MODEL_GRAPH_TAG, graphLength);
@@ -142,7 +172,7 @@ async function writeInline(graph: DecoderGraph, weights: WeightSource, modelPath
     for (const bytes of [head, graphPrefix, core]) await writeAll(file, bytes);
     for (const t of tensors) {
       for (const bytes of [t.prefix, t.header, t.dataPrefix]) await writeAll(file, bytes);
-      await writeAll(file, await readChecked(weights, t.spec));
+      await writeAll(file, await read(t.init));
     }
   } finally {
     await file.close();
