@@ -6,7 +6,7 @@
 //   node scripts/build-test-model.mjs [outDir] [--preset tiny-qwen2|qwen2.5-0.5b-shape] [--force]
 
 import { createHash } from 'node:crypto';
-import { copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -17,8 +17,8 @@ import {
   QWEN_ENDOFTEXT_ID,
   QWEN_IM_END_ID,
   TINY_QWEN2_CONFIG,
-  buildDecoderModel,
   randomWeightSource,
+  writeModelDirectory,
 } from '../dist/src/inference/model-builder/index.js';
 
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -31,8 +31,6 @@ export const PRESETS = {
   'tiny-qwen2': TINY_QWEN2_CONFIG,
   'qwen2.5-0.5b-shape': QWEN25_05B_SHAPE_CONFIG,
 };
-
-const ARCHITECTURES = { qwen2: 'Qwen2ForCausalLM', llama: 'LlamaForCausalLM' };
 
 // The Qwen2.5-Instruct chat template, verbatim (String.raw keeps Jinja's `\n` escapes).
 const QWEN25_CHAT_TEMPLATE = String.raw`{%- if tools %}
@@ -111,39 +109,27 @@ async function readMarker(dir) {
 
 const writeJson = (file, value) => writeFile(file, `${JSON.stringify(value, null, 2)}\n`);
 
-async function writeModelDirectory(dir, config) {
-  const built = await buildDecoderModel({
+async function writeTestModelDirectory(dir, config) {
+  const tokenizerConfig = JSON.parse(await readFile(tokenizerConfigPath(), 'utf8'));
+  return writeModelDirectory({
+    dir,
     config,
     weights: randomWeightSource(config, SEED),
-    modelPath: path.join(dir, 'onnx', 'model.onnx'),
+    tokenizerJson: await readFile(tokenizerJsonPath(), 'utf8'),
+    tokenizerConfig: {
+      ...tokenizerConfig,
+      chat_template: QWEN25_CHAT_TEMPLATE,
+      eos_token: '<|im_end|>',
+      pad_token: '<|endoftext|>',
+    },
+    generationConfig: {
+      bos_token_id: QWEN_ENDOFTEXT_ID,
+      eos_token_id: [QWEN_IM_END_ID, QWEN_ENDOFTEXT_ID],
+      pad_token_id: QWEN_ENDOFTEXT_ID,
+      do_sample: false,
+      max_new_tokens: 256,
+    },
   });
-  await writeJson(path.join(dir, 'config.json'), {
-    architectures: [ARCHITECTURES[config.model_type]],
-    ...config,
-    hidden_act: 'silu',
-    torch_dtype: 'float32',
-    use_cache: true,
-    use_sliding_window: false,
-    attention_dropout: 0,
-    // transformers.js only looks for model.onnx_data when told to.
-    ...(built.dataPath ? { 'transformers.js_config': { use_external_data_format: true } } : {}),
-  });
-  await writeJson(path.join(dir, 'generation_config.json'), {
-    bos_token_id: QWEN_ENDOFTEXT_ID,
-    eos_token_id: [QWEN_IM_END_ID, QWEN_ENDOFTEXT_ID],
-    pad_token_id: QWEN_ENDOFTEXT_ID,
-    do_sample: false,
-    max_new_tokens: 256,
-  });
-  await copyFile(tokenizerJsonPath(), path.join(dir, 'tokenizer.json'));
-  const tokenizerConfig = JSON.parse(await readFile(tokenizerConfigPath(), 'utf8'));
-  await writeJson(path.join(dir, 'tokenizer_config.json'), {
-    ...tokenizerConfig,
-    chat_template: QWEN25_CHAT_TEMPLATE,
-    eos_token: '<|im_end|>',
-    pad_token: '<|endoftext|>',
-  });
-  return built;
 }
 
 /**
@@ -163,7 +149,7 @@ export async function buildTestModel({ preset = 'tiny-qwen2', outDir, force = fa
   await rm(staging, { recursive: true, force: true });
   await mkdir(staging, { recursive: true });
   try {
-    const model = await writeModelDirectory(staging, config);
+    const model = await writeTestModelDirectory(staging, config);
     await writeJson(path.join(staging, MARKER), { hash, preset, seed: SEED, builderVersion: BUILDER_VERSION });
     await rm(dir, { recursive: true, force: true });
     try {

@@ -20,12 +20,16 @@ import {
   type DecoderConfig,
   type WeightSource,
 } from '../src/inference/model-builder/index.js';
+import { createSession, decoderLayout } from '../src/inference/onnx/decoder-session.js';
 import {
-  createSession,
+  Forward,
   generate,
+  generateFrom,
   generateWithoutCache,
   type GenerateOptions,
 } from '../src/inference/onnx/generate.js';
+import { KvCache } from '../src/inference/onnx/kv-cache.js';
+import { greedyPicker, type TokenPicker } from '../src/inference/onnx/token-picker.js';
 
 const BUILD_SCRIPT = fileURLToPath(new URL('../../scripts/build-test-model.mjs', import.meta.url));
 const IM_END = 151645;
@@ -161,6 +165,29 @@ describe('greedy generation', () => {
     assert.ok(stopped.rows[0]!.tokens.length <= 3);
     assert.ok(continued > 0, 'some row should run to maxNewTokens');
     assert.equal(stopped.generatedTokens, stopped.rows.reduce((n, s) => n + s.tokens.length, 0));
+  });
+  test('rows that finish early leave the batch without changing the rows still generating', async () => {
+    const eight = [...prompts, ...prompts.map((p) => p.slice(2))];
+    // Rows 0-4 end the turn after two tokens, so the 8-row batch is compacted to the 3 still going.
+    const picks = new Map<number, number>();
+    const picker: TokenPicker = {
+      pick(row, logits, offset, vocab) {
+        picks.set(row, (picks.get(row) ?? 0) + 1);
+        return row < 5 && picks.get(row)! > 2 ? { token: IM_END, probability: 1 } : greedyPicker.pick(row, logits, offset, vocab);
+      },
+    };
+    const batch = KvCache.empty(decoderLayout(session), eight.length);
+    const rows = await generateFrom(new Forward(session, ENDOFTEXT), batch, eight, { ...OPTIONS, picker });
+    for (const [row, prompt] of eight.entries()) {
+      const alone = (await generate(session, [prompt], OPTIONS)).rows[0]!.tokens;
+      const expected = row < 5 ? alone.slice(0, 2) : alone;
+      assert.deepEqual(rows[row]!.tokens, expected, `row ${row}`);
+      // Each row's cache holds what it was fed: the prompt and its tokens, but not a last one cut by the length bound.
+      const { cache, row: at } = rows[row]!.cache;
+      const fed = rows[row]!.finishReason === 'stop' ? expected : expected.slice(0, -1);
+      assert.deepEqual(cache.tokens[at], [...prompt, ...fed], `row ${row} cache`);
+    }
+    assert.notEqual(rows[7]!.cache.cache, batch, 'the batch was compacted');
   });
 });
 

@@ -33,6 +33,8 @@ export interface Answer {
   type: string;
   /** The assistant turn as generated, e.g. `Answer: ["BCL6"]`. */
   raw: string;
+  /** The model's confidence (0..1] in each mention string of `raw`, keyed as `decodeAnswer` reads them; absent when unknown. */
+  confidences?: Record<string, number>;
 }
 
 /** One message of a chat conversation, as chat templates take it. */

@@ -4,9 +4,8 @@ import { join } from 'node:path';
 import { readCorpus, type CorpusFormat } from '../corpora/index.js';
 import type { PromptTemplate } from '../stages/build-prompt.js';
 import type { EntityTypes } from '../stages/entity-types.js';
-import { ConversationBackend } from './conversation-backend.js';
 import type { ModelBackend } from './model-backend.js';
-import { OnnxChatEngine, type OnnxEngineOptions } from './onnx/onnx-chat-engine.js';
+import { OnnxBackend, type OnnxEngineOptions } from './onnx/onnx-backend.js';
 import { OracleBackend } from './oracle-backend.js';
 
 export interface BackendOptions {
@@ -26,8 +25,7 @@ export async function createBackend(spec: string, options: BackendOptions): Prom
     throw new Error(`model not found: ${spec} is not a model directory (no config.json); ` +
       'give a directory with config.json, tokenizer files and onnx/model.onnx, or oracle:GOLD_FILE');
   }
-  const engine = await OnnxChatEngine.start({ ...options.engine, modelDir: spec });
-  return new ConversationBackend(engine, options.template);
+  return OnnxBackend.start(options.template, { ...options.engine, modelDir: spec });
 }
 
 /** PubTator files say so in their name; the tokenised corpora are IOB. */

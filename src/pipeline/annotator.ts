@@ -37,7 +37,7 @@ export class Annotator {
         const grounding = groundMentions(sentence, decoded.mentions);
         ungrounded += grounding.ungrounded.length;
         for (const g of grounding.grounded) {
-          mentions.push({ ...g, type: answer.type, sentenceIndex: sentence.index });
+          mentions.push({ ...g, type: answer.type, sentenceIndex: sentence.index, confidence: answer.confidences?.[g.mention] });
         }
       }
     });

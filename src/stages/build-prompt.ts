@@ -19,6 +19,8 @@ export interface PromptTemplate {
   multi_turn: boolean;
   /** Canonical type → the name the model was trained on. */
   type_labels: Record<string, string>;
+  /** What an answer starts with before its JSON list (`Answer: ` for conv_term, none for UniversalNER). */
+  answer_prefix: string;
 }
 
 export function loadPromptTemplate(nameOrPath: string): PromptTemplate {
@@ -29,7 +31,7 @@ export function loadPromptTemplate(nameOrPath: string): PromptTemplate {
   for (const key of ['name', 'first_turn', 'next_turn', 'multi_turn'] as const) {
     if (file[key] === undefined) throw new Error(`prompt template ${path} lacks "${key}"`);
   }
-  const defaults = { preamble: [], instruction: '', format: '', dataset: '', type_labels: {} };
+  const defaults = { preamble: [], instruction: '', format: '', dataset: '', type_labels: {}, answer_prefix: '' };
   return { ...defaults, ...file } as PromptTemplate;
 }
 

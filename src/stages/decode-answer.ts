@@ -16,30 +16,48 @@ export interface DecodedAnswer {
   status: AnswerStatus;
 }
 
+/** One string literal of the list, where its content lies in the raw answer. */
+export interface AnswerLiteral {
+  /** The mention as `decodeAnswer` reads it (unescaped, trimmed). */
+  value: string;
+  start: number;
+  end: number;
+}
+
 const QUOTES = new Set(['"', "'"]);
 
 export function decodeAnswer(raw: string): DecodedAnswer {
+  const { literals, status } = scan(raw);
+  return { mentions: unique(literals.map((l) => l.value)), status };
+}
+
+/** The list's string literals in order, repeats and blanks included, with their offsets. */
+export function answerLiterals(raw: string): AnswerLiteral[] {
+  return scan(raw).literals;
+}
+
+function scan(raw: string): { literals: AnswerLiteral[]; status: AnswerStatus } {
   const prefix = raw.search(/answer\s*:/i);
   const open = raw.indexOf('[', prefix < 0 ? 0 : prefix);
-  if (open < 0) return { mentions: [], status: 'unparseable' };
+  if (open < 0) return { literals: [], status: 'unparseable' };
 
-  const mentions: string[] = [];
+  const literals: AnswerLiteral[] = [];
   let status: AnswerStatus = 'ok';
   let i = open + 1;
   while (i < raw.length) {
     const ch = raw[i]!;
-    if (ch === ']') return { mentions: unique(mentions), status };
+    if (ch === ']') return { literals, status };
     if (QUOTES.has(ch)) {
       const literal = readString(raw, i);
-      if (literal === null) return { mentions: unique(mentions), status: 'truncated' };
-      mentions.push(literal.value);
+      if (literal === null) return { literals, status: 'truncated' };
+      literals.push({ value: literal.value, start: i + 1, end: literal.next - 1 });
       i = literal.next;
     } else {
       if (!/[\s,]/.test(ch)) status = 'malformed';
       i++;
     }
   }
-  return { mentions: unique(mentions), status: 'truncated' };
+  return { literals, status: 'truncated' };
 }
 
 /** Reads a quoted literal starting at `raw[start]`; null when it never closes. */

@@ -1,17 +1,18 @@
-// A local chat model: the model's own tokenizer and chat template around the ONNX generation
-// loop. Lives inside an inference worker thread, because session.run blocks its thread.
+// A local chat model: the ONNX decoder session with the model's own tokenizer, chat template,
+// end-of-turn tokens and byte vocabulary. Lives inside an inference worker thread, because
+// session.run blocks its thread.
 import { AutoTokenizer, env, type PreTrainedTokenizer } from '@huggingface/transformers';
 import type { InferenceSession } from 'onnxruntime-node';
 import { join } from 'node:path';
 import type { ChatMessage } from '../../domain/types.js';
 import { readJson } from '../../project.js';
-import { createSession, generate, type SessionOptions } from './generate.js';
+import { createSession, decoderLayout, modelPath, type DecoderLayout, type ModelDtype, type SessionOptions } from './decoder-session.js';
+import { Vocabulary } from './vocabulary.js';
 
 export interface ChatModelOptions extends SessionOptions {
   modelDir: string;
-  maxNewTokens: number;
-  /** File under onnx/: model.onnx (fp32), model_fp16.onnx, model_quantized.onnx, model_q4.onnx ... */
-  modelFile?: string;
+  /** Which weights under onnx/ to load (default fp32, model.onnx). */
+  dtype?: ModelDtype;
 }
 
 /** Rendering must not depend on the day: Llama 3 templates print today's date unless given one. */
@@ -38,33 +39,37 @@ export function renderChat(tokenizer: PreTrainedTokenizer, conversation: ChatMes
 
 export class ChatModel {
   private constructor(
-    private readonly tokenizer: PreTrainedTokenizer,
-    private readonly session: InferenceSession,
-    private readonly stopTokenIds: Set<number>,
-    private readonly padTokenId: number,
-    private readonly maxNewTokens: number,
+    readonly tokenizer: PreTrainedTokenizer,
+    readonly session: InferenceSession,
+    readonly layout: DecoderLayout,
+    readonly stopTokenIds: number[],
+    readonly padTokenId: number,
+    /** Null for tokenizers that are not byte-level BPE: no constrained decoding, no confidences. */
+    readonly vocabulary: Vocabulary | null,
   ) {}
 
   static async load(options: ChatModelOptions): Promise<ChatModel> {
     const tokenizer = await loadTokenizer(options.modelDir);
-    const session = await createSession(join(options.modelDir, 'onnx', options.modelFile ?? 'model.onnx'), options);
+    const session = await createSession(modelPath(options.modelDir, options.dtype), options);
     const generation = readJson<GenerationConfig>(join(options.modelDir, 'generation_config.json'));
     const eos = [generation.eos_token_id ?? []].flat();
     if (eos.length === 0) throw new Error(`${options.modelDir}: generation_config.json names no eos_token_id`);
     const pad = generation.pad_token_id ?? tokenizer.pad_token_id ?? eos[0]!;
-    return new ChatModel(tokenizer, session, new Set(eos), pad, options.maxNewTokens);
+    const logits = session.outputMetadata.find((m) => m.name === 'logits');
+    const vocabSize = logits?.isTensor ? logits.shape[2] : undefined;
+    if (typeof vocabSize !== 'number') throw new Error(`${options.modelDir}: the logits output has no static vocabulary size`);
+    const vocabulary = Vocabulary.load(join(options.modelDir, 'tokenizer.json'), vocabSize);
+    return new ChatModel(tokenizer, session, decoderLayout(session), eos, pad, vocabulary);
   }
 
-  async complete(conversations: ChatMessage[][]): Promise<string[]> {
-    const prompts = conversations.map((c) =>
-      this.tokenizer.encode(renderChat(this.tokenizer, c), { add_special_tokens: false }),
-    );
-    const result = await generate(this.session, prompts, {
-      maxNewTokens: this.maxNewTokens,
-      stopTokenIds: this.stopTokenIds,
-      padTokenId: this.padTokenId,
-    });
-    return result.rows.map((row) => this.tokenizer.decode(row.tokens, { skip_special_tokens: true }));
+  /** The token ids of the conversation rendered in full, exactly what the model is prompted with. */
+  encode(conversation: ChatMessage[]): number[] {
+    return this.tokenizer.encode(renderChat(this.tokenizer, conversation), { add_special_tokens: false });
+  }
+
+  /** An assistant turn as text, special tokens left out. */
+  decode(tokens: readonly number[]): string {
+    return this.tokenizer.decode([...tokens], { skip_special_tokens: true });
   }
 
   async close(): Promise<void> {

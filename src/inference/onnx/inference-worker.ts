@@ -1,22 +1,34 @@
-// Worker-thread entry: owns one ChatModel and answers completion requests from the main thread.
+// Worker-thread entry: owns one ChatModel and serves the pool's calls one at a time (they share
+// the session and its input buffers).
 import { parentPort, workerData } from 'node:worker_threads';
-import { ChatModel, type ChatModelOptions } from './chat-model.js';
-import type { WorkerReply, WorkerRequest } from './worker-protocol.js';
+import { ChatModel } from './chat-model.js';
+import { ConversationEngine } from './conversation-engine.js';
+import { timeForwards } from './forward-timing.js';
+import type { WorkerCall, WorkerConfig, WorkerReply, WorkerRequest, WorkerResult } from './worker-protocol.js';
 
 const port = parentPort!;
-const model = await ChatModel.load(workerData as ChatModelOptions);
-port.postMessage({ kind: 'ready' } satisfies WorkerReply);
+const config = workerData as WorkerConfig;
+const model = await ChatModel.load(config);
+const engine = new ConversationEngine(model, config.prefillChunkTokens);
+port.postMessage({ kind: 'ready', constrainable: model.vocabulary !== null } satisfies WorkerReply);
 
-port.on('message', async (request: WorkerRequest) => {
-  if (request.kind === 'close') {
-    await model.close();
-    port.close();
-    return;
-  }
-  try {
-    const completions = await model.complete(request.conversations);
-    port.postMessage({ kind: 'completed', id: request.id, completions } satisfies WorkerReply);
-  } catch (error) {
-    port.postMessage({ kind: 'failed', id: request.id, message: (error as Error).message } satisfies WorkerReply);
-  }
+async function serve(call: WorkerCall): Promise<WorkerResult> {
+  if (call.kind === 'answer') return { kind: 'answered', batch: await engine.answer(call.queries, call.settings) };
+  return { kind: 'forwarded', ms: await timeForwards(model.session, model.layout, call.shapes) };
+}
+
+let queue = Promise.resolve();
+port.on('message', (request: WorkerRequest) => {
+  queue = queue.then(async () => {
+    if (request.kind === 'close') {
+      await model.close();
+      port.close();
+      return;
+    }
+    try {
+      port.postMessage({ kind: 'done', id: request.id, result: await serve(request) } satisfies WorkerReply);
+    } catch (error) {
+      port.postMessage({ kind: 'failed', id: request.id, message: (error as Error).message } satisfies WorkerReply);
+    }
+  });
 });

@@ -1,11 +1,28 @@
-// Messages between the engine (main thread) and its inference workers.
-import type { ChatMessage } from '../../domain/types.js';
+// Messages between the inference pool (main thread) and its worker threads.
+import type { Query } from '../../domain/types.js';
+import type { ChatModelOptions } from './chat-model.js';
+import type { AnsweredBatch, AnswerSettings } from './conversation-engine.js';
+import type { ForwardShape } from './generate.js';
 
-export type WorkerRequest =
-  | { kind: 'complete'; id: number; conversations: ChatMessage[][] }
-  | { kind: 'close' };
+/** What each worker loads, fixed for its lifetime. */
+export interface WorkerConfig extends ChatModelOptions {
+  /** Most token positions one forward pass may feed. */
+  prefillChunkTokens: number;
+}
+
+/** Work a worker does: answer queries, or time bare forward passes of given shapes (the benchmark's roofline). */
+export type WorkerCall =
+  | { kind: 'answer'; queries: Query[]; settings: AnswerSettings }
+  | { kind: 'forward'; shapes: ForwardShape[] };
+
+export type WorkerResult =
+  | { kind: 'answered'; batch: AnsweredBatch }
+  | { kind: 'forwarded'; ms: number };
+
+export type WorkerRequest = (WorkerCall & { id: number }) | { kind: 'close' };
 
 export type WorkerReply =
-  | { kind: 'ready' }
-  | { kind: 'completed'; id: number; completions: string[] }
+  /** `constrainable`: the model's vocabulary supports constrained decoding. */
+  | { kind: 'ready'; constrainable: boolean }
+  | { kind: 'done'; id: number; result: WorkerResult }
   | { kind: 'failed'; id: number; message: string };

@@ -1,0 +1,59 @@
+// What one benchmark mode did: its batches timed, their token counts, and the process's peak
+// memory while they ran. Modes take turns batch by batch (see run-bench), so load from other
+// work on the machine falls on all of them alike.
+import type { Answer, Query } from '../domain/types.js';
+import type { BatchStats } from '../inference/onnx/conversation-engine.js';
+import type { ForwardShape } from '../inference/onnx/generate.js';
+import type { OnnxBackend } from '../inference/onnx/onnx-backend.js';
+
+export class Tally {
+  seconds = 0;
+  readonly answers: Answer[][] = [];
+  readonly batchMs: number[] = [];
+  readonly stats: Omit<BatchStats, 'forwards'> = {
+    promptTokens: 0,
+    cachedPromptTokens: 0,
+    generatedTokens: 0,
+    constraintOverrides: 0,
+    forwardMs: 0,
+  };
+  peakRss = 0;
+
+  get sentences(): number {
+    return this.answers.length;
+  }
+
+  /** Runs `batches` at once (one per worker, as the query batcher would); returns their forward passes. */
+  async run(backend: OnnxBackend, batches: Query[][]): Promise<ForwardShape[]> {
+    const sampler = setInterval(() => this.sampleRss(), 50);
+    const started = performance.now();
+    try {
+      const results = await Promise.all(
+        batches.map(async (batch) => {
+          const sent = performance.now();
+          const result = await backend.answerWithStats(batch);
+          this.batchMs.push(performance.now() - sent);
+          return result;
+        }),
+      );
+      this.seconds += (performance.now() - started) / 1000;
+      for (const { answers, stats } of results) {
+        this.answers.push(...answers);
+        for (const key of Object.keys(this.stats) as (keyof Tally['stats'])[]) this.stats[key] += stats[key];
+      }
+      return results.flatMap((r) => r.stats.forwards);
+    } finally {
+      clearInterval(sampler);
+      this.sampleRss();
+    }
+  }
+
+  private sampleRss(): void {
+    this.peakRss = Math.max(this.peakRss, process.memoryUsage.rss());
+  }
+}
+
+export function percentile(values: readonly number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)] ?? 0;
+}

@@ -1,0 +1,149 @@
+// A pool of inference worker threads, each with its own ONNX session, so inference never blocks
+// the event loop (Kafka heartbeats, metrics) and several batches can run at once.
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { Query } from '../../domain/types.js';
+import type { AnsweredBatch, AnswerSettings } from './conversation-engine.js';
+import { DEFAULT_PREFILL_CHUNK_TOKENS, type ForwardShape } from './generate.js';
+import type { WorkerCall, WorkerConfig, WorkerReply, WorkerRequest, WorkerResult } from './worker-protocol.js';
+
+export interface PoolOptions extends Omit<WorkerConfig, 'intraOpNumThreads' | 'prefillChunkTokens'> {
+  /** Worker threads (default: one per core, up to 4). Each holds its own copy of the weights. */
+  workers?: number;
+  /** Intra-op threads per worker (default: the cores shared out among the workers). */
+  intraOpNumThreads?: number;
+  prefillChunkTokens?: number;
+}
+
+/**
+ * One single-threaded worker per core, up to 4; past that, more intra-op threads per worker.
+ * Measured on 2 cores (docs/performance.md): 2 workers × 1 thread answered about 1.5x faster
+ * than 1 worker × 2 threads, for both model sizes, since intra-op threads meet at a barrier
+ * after every operator. But each worker holds its own copy of the weights, hence the cap.
+ */
+export function defaultWorkerCount(cores = availableParallelism()): number {
+  return Math.max(1, Math.min(cores, MAX_DEFAULT_WORKERS));
+}
+
+const MAX_DEFAULT_WORKERS = 4;
+
+interface Call {
+  resolve: (result: WorkerResult) => void;
+  reject: (error: Error) => void;
+}
+
+class InferenceWorker {
+  readonly calls = new Map<number, Call>();
+  constrainable = false;
+
+  private constructor(readonly thread: Worker) {}
+
+  static spawn(config: WorkerConfig, onExit: (worker: InferenceWorker, error: Error) => void): Promise<InferenceWorker> {
+    const thread = new Worker(new URL('./inference-worker.js', import.meta.url), { workerData: config });
+    const worker = new InferenceWorker(thread);
+    return new Promise((resolve, reject) => {
+      thread.on('message', (reply: WorkerReply) => {
+        if (reply.kind === 'ready') {
+          worker.constrainable = reply.constrainable;
+          return resolve(worker);
+        }
+        const call = worker.calls.get(reply.id);
+        worker.calls.delete(reply.id);
+        if (reply.kind === 'done') call?.resolve(reply.result);
+        else call?.reject(new Error(`inference failed: ${reply.message}`));
+      });
+      thread.on('error', (error) => {
+        reject(new Error(`inference worker failed to start: ${error.message}`));
+        onExit(worker, error);
+      });
+      thread.on('exit', (code) => onExit(worker, new Error(`inference worker exited with code ${code}`)));
+    });
+  }
+}
+
+export class InferencePool {
+  private nextId = 0;
+  private closing = false;
+
+  private constructor(
+    readonly modelDir: string,
+    private readonly config: WorkerConfig,
+    private readonly workers: InferenceWorker[],
+  ) {}
+
+  static async start(options: PoolOptions): Promise<InferencePool> {
+    const { workers: count = defaultWorkerCount(), ...rest } = options;
+    const config: WorkerConfig = {
+      intraOpNumThreads: Math.max(1, Math.floor(availableParallelism() / count)),
+      prefillChunkTokens: DEFAULT_PREFILL_CHUNK_TOKENS,
+      ...rest,
+    };
+    const pool = new InferencePool(options.modelDir, config, []);
+    try {
+      for (let i = 0; i < count; i++) pool.workers.push(await pool.spawn());
+    } catch (error) {
+      await pool.close();
+      throw error;
+    }
+    return pool;
+  }
+
+  get size(): number {
+    return this.workers.length;
+  }
+
+  /** Whether the model's vocabulary supports constrained decoding. */
+  get constrainable(): boolean {
+    return this.workers.every((w) => w.constrainable);
+  }
+
+  async answer(queries: Query[], settings: AnswerSettings): Promise<AnsweredBatch> {
+    const result = await this.call({ kind: 'answer', queries, settings });
+    if (result.kind !== 'answered') throw new Error(`unexpected reply ${result.kind}`);
+    return result.batch;
+  }
+
+  /** Milliseconds a worker's session spends on bare forward passes of these shapes. */
+  async timeForwards(shapes: ForwardShape[]): Promise<number> {
+    const result = await this.call({ kind: 'forward', shapes });
+    if (result.kind !== 'forwarded') throw new Error(`unexpected reply ${result.kind}`);
+    return result.ms;
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    await Promise.all(
+      this.workers.map(async (w) => {
+        w.thread.postMessage({ kind: 'close' } satisfies WorkerRequest);
+        await w.thread.terminate();
+      }),
+    );
+  }
+
+  /** To the least busy worker; a worker serves its calls one at a time. */
+  private call(call: WorkerCall): Promise<WorkerResult> {
+    if (this.workers.length === 0) return Promise.reject(new Error('no inference worker is running'));
+    const worker = this.workers.reduce((a, b) => (b.calls.size < a.calls.size ? b : a));
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      worker.calls.set(id, { resolve, reject });
+      worker.thread.postMessage({ ...call, id } satisfies WorkerRequest);
+    });
+  }
+
+  private spawn(): Promise<InferenceWorker> {
+    return InferenceWorker.spawn(this.config, (worker, error) => this.onWorkerExit(worker, error));
+  }
+
+  /** A crashed worker fails its calls (their documents are retried upstream) and is replaced. */
+  private onWorkerExit(worker: InferenceWorker, error: Error): void {
+    for (const call of worker.calls.values()) call.reject(error);
+    worker.calls.clear();
+    const index = this.workers.indexOf(worker);
+    if (this.closing || index < 0) return;
+    this.spawn().then(
+      (replacement) => (this.workers[index] = replacement),
+      () => this.workers.splice(this.workers.indexOf(worker), 1),
+    );
+  }
+}

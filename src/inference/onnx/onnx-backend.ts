@@ -1,0 +1,75 @@
+// The ONNX ModelBackend: queries go to the inference pool with the answer settings, and the
+// work done is counted for metrics.
+import type { Answer, Query } from '../../domain/types.js';
+import type { PromptTemplate } from '../../stages/build-prompt.js';
+import type { InferenceCounters, ModelBackend } from '../model-backend.js';
+import type { AnsweredBatch, AnswerSettings } from './conversation-engine.js';
+import { InferencePool, type PoolOptions } from './inference-pool.js';
+
+export interface OnnxEngineOptions extends PoolOptions, Omit<AnswerSettings, 'template'> {}
+
+export const DEFAULT_ENGINE_OPTIONS = { inferenceMode: 'reuse', constrained: true, maxNewTokens: 64 } as const;
+
+export class OnnxBackend implements ModelBackend {
+  private readonly totals: InferenceCounters = {
+    batches: 0,
+    answers: 0,
+    promptTokens: 0,
+    cachedPromptTokens: 0,
+    generatedTokens: 0,
+    constraintOverrides: 0,
+    forwardSeconds: 0,
+  };
+
+  /** A backend over a running pool; several may share one (each with its own settings), the owner closes it. */
+  constructor(
+    readonly pool: InferencePool,
+    readonly settings: AnswerSettings,
+    private readonly ownsPool = false,
+  ) {
+    if (settings.constrained && !pool.constrainable) {
+      throw new Error(`${pool.modelDir}: constrained decoding needs a byte-level BPE tokenizer; turn it off for this model`);
+    }
+  }
+
+  static async start(template: PromptTemplate, options: Partial<OnnxEngineOptions> & { modelDir: string }): Promise<OnnxBackend> {
+    const { inferenceMode, constrained, maxNewTokens, ...poolOptions } = { ...DEFAULT_ENGINE_OPTIONS, ...options };
+    const pool = await InferencePool.start(poolOptions);
+    try {
+      return new OnnxBackend(pool, { template, inferenceMode, constrained, maxNewTokens }, true);
+    } catch (error) {
+      await pool.close();
+      throw error;
+    }
+  }
+
+  get modelId(): string {
+    return this.pool.modelDir;
+  }
+
+  async answer(queries: Query[]): Promise<Answer[][]> {
+    return (await this.answerWithStats(queries)).answers;
+  }
+
+  /** The answers with what they cost (tokens, forward passes). */
+  async answerWithStats(queries: Query[]): Promise<AnsweredBatch> {
+    const batch = await this.pool.answer(queries, this.settings);
+    const { stats } = batch;
+    this.totals.batches++;
+    this.totals.answers += batch.answers.reduce((n, a) => n + a.length, 0);
+    this.totals.promptTokens += stats.promptTokens;
+    this.totals.cachedPromptTokens += stats.cachedPromptTokens;
+    this.totals.generatedTokens += stats.generatedTokens;
+    this.totals.constraintOverrides += stats.constraintOverrides;
+    this.totals.forwardSeconds += stats.forwardMs / 1000;
+    return batch;
+  }
+
+  counters(): InferenceCounters {
+    return { ...this.totals };
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsPool) await this.pool.close();
+  }
+}

@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Answer, Document, Query } from '../src/domain/types.js';
+import { createBackend } from '../src/inference/create-backend.js';
+import type { ModelBackend } from '../src/inference/model-backend.js';
+import { InferencePool } from '../src/inference/onnx/inference-pool.js';
+import { DEFAULT_ENGINE_OPTIONS, OnnxBackend } from '../src/inference/onnx/onnx-backend.js';
+import { Annotator } from '../src/pipeline/annotator.js';
+import { QueryBatcher } from '../src/pipeline/query-batcher.js';
+import { loadPromptTemplate } from '../src/stages/build-prompt.js';
+import { EntityTypes } from '../src/stages/entity-types.js';
+import { testModelDir } from './support/paths.js';
+
+const template = loadPromptTemplate('conv_term');
+const entityTypes = EntityTypes.load();
+const TYPES = ['protein', 'cell_line'];
+const document: Document = {
+  id: 'doc1',
+  source: 'pubmed',
+  text: 'BCL6 is expressed in Jurkat cells. The IL-2 gene is transcribed in activated T lymphocytes.',
+};
+const queries: Query[] = [
+  { sentence: { docId: 'doc1', index: 0, start: 0, end: 34, text: document.text.slice(0, 34) }, types: TYPES },
+  { sentence: { docId: 'doc1', index: 1, start: 35, end: 92, text: document.text.slice(35) }, types: TYPES },
+];
+const provenance = { model_id: 'm', prompt_format: 'conv_term', pipeline_version: '0' };
+
+function annotator(backend: ModelBackend): Annotator {
+  const batcher = new QueryBatcher(backend, { batchSize: 8, batchWaitMs: 1, concurrency: 1 });
+  return new Annotator({ batcher, entityTypes, defaultTypes: TYPES, provenance });
+}
+
+test('the ONNX backend answers through its worker pool; naive and reuse agree, and the work is counted', async () => {
+  const pool = await InferencePool.start({ modelDir: await testModelDir(), workers: 1, intraOpNumThreads: 1 });
+  try {
+    const settings = { template, constrained: false, maxNewTokens: 6 };
+    const naive = new OnnxBackend(pool, { ...settings, inferenceMode: 'naive' });
+    const reuse = new OnnxBackend(pool, { ...settings, inferenceMode: 'reuse' });
+    const raws = (answers: Answer[][]) => answers.map((a) => a.map((x) => x.raw));
+    assert.deepEqual(raws(await reuse.answer(queries)), raws(await naive.answer(queries)));
+    const [n, r] = [naive.counters(), reuse.counters()];
+    assert.deepEqual([n.batches, n.answers, n.cachedPromptTokens, n.constraintOverrides], [1, 4, 0, 0]);
+    assert.ok(r.promptTokens < n.promptTokens && r.cachedPromptTokens > 0);
+    assert.equal(r.promptTokens + r.cachedPromptTokens, n.promptTokens);
+    assert.equal(r.generatedTokens, n.generatedTokens);
+    assert.ok(n.forwardSeconds > 0);
+  } finally {
+    await pool.close();
+  }
+});
+
+test('by default a model directory gets constrained, cache-reusing inference, and entities carry confidences', async () => {
+  const backend = await createBackend(await testModelDir(), { template, entityTypes, engine: { workers: 1, maxNewTokens: 12 } });
+  try {
+    assert.ok(backend instanceof OnnxBackend);
+    assert.equal(backend.settings.inferenceMode, DEFAULT_ENGINE_OPTIONS.inferenceMode);
+    assert.equal(backend.settings.constrained, true);
+    const annotated = await annotator(backend).annotate(document);
+    assert.equal(annotated.invalid_answer_count, 0);
+    assert.equal(annotated.ungrounded_count, 0);
+    assert.ok(annotated.entities.length > 0);
+    for (const entity of annotated.entities) {
+      assert.ok(entity.confidence !== null && entity.confidence > 0 && entity.confidence <= 1, JSON.stringify(entity));
+    }
+    const counted = backend.counters!();
+    assert.equal(counted.answers, queries.length * TYPES.length);
+    assert.ok(counted.constraintOverrides > 0);
+  } finally {
+    await backend.close();
+  }
+});
+
+test('an entity takes the confidence its answer gives its string; none when the backend gives none', async () => {
+  const stub = (confidences?: Record<string, number>): ModelBackend => ({
+    modelId: 'stub',
+    answer: async (batch) =>
+      batch.map((q) => q.types.map((type) => ({ type, raw: 'Answer: ["BCL6", "Jurkat cells"]', ...(confidences ? { confidences } : {}) }))),
+    close: async () => {},
+  });
+  const sure = await annotator(stub({ BCL6: 0.9, 'Jurkat cells': 0.25 })).annotate(document);
+  const byText = new Map(sure.entities.map((e) => [`${e.text}/${e.type}`, e.confidence]));
+  assert.equal(byText.get('BCL6/protein'), 0.9);
+  assert.equal(byText.get('Jurkat cells/cell_line'), 0.25);
+  const unsure = await annotator(stub()).annotate(document);
+  assert.ok(unsure.entities.length > 0 && unsure.entities.every((e) => e.confidence === null));
+});
