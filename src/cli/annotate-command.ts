@@ -4,6 +4,10 @@ import { finished } from 'node:stream/promises';
 import { CORPUS_FORMATS, readCorpus } from '../corpora/index.js';
 import type { AnnotatedDocument, Document } from '../domain/types.js';
 import { createBackend } from '../inference/create-backend.js';
+import { INFERENCE_MODES } from '../inference/onnx/conversation-engine.js';
+import { EXECUTION_PROVIDERS, MODEL_DTYPES } from '../inference/onnx/decoder-session.js';
+import { defaultWorkerCount } from '../inference/onnx/inference-pool.js';
+import { DEFAULT_ENGINE_OPTIONS } from '../inference/onnx/onnx-backend.js';
 import { Annotator } from '../pipeline/annotator.js';
 import { QueryBatcher } from '../pipeline/query-batcher.js';
 import { PIPELINE_VERSION } from '../project.js';
@@ -20,8 +24,12 @@ const USAGE = `usage: bioner-stream annotate --input FILE --input-format pubtato
   --entity-types FILE     type vocabulary and corpus label mapping (default config/entity-types.json)
   --batch-size N          sentences per inference batch (default 8)
   --batch-wait-ms N       longest wait for a batch to fill (default 20)
-  --workers N             inference worker threads (default 1)
-  --max-new-tokens N      bound on each answer's length (default 64)`;
+  --workers N             inference worker threads (default: one per core, up to 4)
+  --max-new-tokens N      bound on each answer's length (default 64)
+  --inference-mode MODE   reuse (default): feed only what the KV cache lacks; naive: every turn from scratch
+  --unconstrained         let answers be any text (default: a JSON list of strings from the sentence)
+  --dtype fp32|fp16|q8|q4 which weights under onnx/ to load (default fp32)
+  --execution-provider cpu|cuda   (default cpu; cuda needs the CUDA build, see docs/performance.md)`;
 
 const OPTIONS = {
   input: { type: 'string' },
@@ -35,6 +43,10 @@ const OPTIONS = {
   'batch-wait-ms': { type: 'string' },
   workers: { type: 'string' },
   'max-new-tokens': { type: 'string' },
+  'inference-mode': { type: 'string' },
+  unconstrained: { type: 'boolean' },
+  dtype: { type: 'string' },
+  'execution-provider': { type: 'string' },
 } as const;
 
 /** Documents annotated at once: enough to keep batches full, few enough to bound memory. */
@@ -54,19 +66,25 @@ export async function annotateCommand(argv: string[]): Promise<void> {
   const corpus = await readCorpus(input, format);
   for (const warning of corpus.warnings) console.error(`warning: ${warning}`);
 
+  const workers = positiveInt(args.workers, defaultWorkerCount(), '--workers');
   const backend = await createBackend(modelSpec, {
     template,
     entityTypes,
     engine: {
-      workers: positiveInt(args.workers, 1, '--workers'),
-      maxNewTokens: positiveInt(args['max-new-tokens'], 64, '--max-new-tokens'),
+      workers,
+      maxNewTokens: positiveInt(args['max-new-tokens'], DEFAULT_ENGINE_OPTIONS.maxNewTokens, '--max-new-tokens'),
+      inferenceMode: oneOf(args['inference-mode'] ?? DEFAULT_ENGINE_OPTIONS.inferenceMode, INFERENCE_MODES, '--inference-mode'),
+      constrained: !args.unconstrained,
+      dtype: oneOf(args.dtype ?? 'fp32', MODEL_DTYPES, '--dtype'),
+      executionProvider: oneOf(args['execution-provider'] ?? 'cpu', EXECUTION_PROVIDERS, '--execution-provider'),
     },
   });
   try {
     const batcher = new QueryBatcher(backend, {
       batchSize: positiveInt(args['batch-size'], 8, '--batch-size'),
       batchWaitMs: positiveInt(args['batch-wait-ms'], 20, '--batch-wait-ms'),
-      concurrency: 1,
+      // A batch in flight per worker keeps every worker busy.
+      concurrency: workers,
     });
     const annotator = new Annotator({
       batcher,

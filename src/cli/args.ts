@@ -6,10 +6,21 @@ export class UsageError extends Error {}
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
-export function parseOptions<T extends Options>(argv: string[], options: T, usage: string) {
+type Values<T extends Options> = { [K in keyof T]?: T[K]['type'] extends 'boolean' ? boolean : string };
+
+export function parseOptions<T extends Options>(argv: string[], options: T, usage: string): Values<T> {
+  return parseCommandLine(argv, options, usage, false).values;
+}
+
+/** Like parseOptions, for commands that also take positional arguments. */
+export function parseOptionsAndPositionals<T extends Options>(argv: string[], options: T, usage: string) {
+  return parseCommandLine(argv, options, usage, true);
+}
+
+function parseCommandLine<T extends Options>(argv: string[], options: T, usage: string, allowPositionals: boolean) {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean' } }, strict: true });
+    parsed = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean' } }, strict: true, allowPositionals });
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
@@ -17,7 +28,7 @@ export function parseOptions<T extends Options>(argv: string[], options: T, usag
     console.log(usage);
     process.exit(0);
   }
-  return parsed.values as { [K in keyof T]?: T[K]['type'] extends 'boolean' ? boolean : string };
+  return { values: parsed.values as Values<T>, positionals: parsed.positionals };
 }
 
 export function required(value: string | undefined, flag: string): string {

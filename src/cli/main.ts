@@ -1,12 +1,14 @@
 // `bioner-stream <command>`: dispatches to the commands and turns their errors into one clear line.
 import { annotateCommand } from './annotate-command.js';
 import { evalCommand } from './eval-command.js';
+import { importCommand } from './import-command.js';
 import { runCommand } from './run-command.js';
 import { UsageError } from './args.js';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; summary: string }> = {
   annotate: { run: annotateCommand, summary: 'annotate a corpus file, writing EntityRecords as JSON lines' },
   eval: { run: evalCommand, summary: 'score predicted EntityRecords against gold annotations' },
+  import: { run: importCommand, summary: 'convert a GGUF file or Hugging Face checkpoint into an ONNX model directory' },
   run: { run: runCommand, summary: 'run the Kafka consumer-group worker' },
 };
 
