@@ -4,6 +4,7 @@ import { readCorpus, type CorpusFormat } from '../corpora/index.js';
 import type { Query } from '../domain/types.js';
 import { projectPath } from '../project.js';
 import { splitSentences } from '../stages/split-sentences.js';
+import { mulberry32 } from '../seeded-random.js';
 
 export interface Workload {
   name: string;
@@ -41,14 +42,3 @@ export async function sampleQueries(workload: Workload, count: number, seed: num
   return { queries: chosen.map((i) => ({ sentence: sentences[i]!, types: workload.types })), population: sentences.length };
 }
 
-/** A small seeded PRNG (mulberry32): the same sample on every machine. */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

@@ -1,4 +1,5 @@
 import { decoderDims, type DecoderConfig } from './config.js';
+import { mulberry32 } from '../../seeded-random.js';
 
 /** A float32 tensor in row-major order, shaped like the HF parameter ([out, in] for linears). */
 export interface WeightTensor {
@@ -84,17 +85,6 @@ export function elementCount(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
-/** mulberry32: tiny, fast, good enough 32-bit PRNG; returns uniforms in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** FNV-1a, so each parameter gets its own stream independent of read order. */
 function hashName(name: string): number {
