@@ -8,6 +8,8 @@ import type { OnnxBackend } from '../inference/onnx/onnx-backend.js';
 
 export class Tally {
   seconds = 0;
+  /** CPU time of the whole process (workers' ORT threads included): unlike wall time, other work on the machine barely moves it. */
+  cpuSeconds = 0;
   readonly answers: Answer[][] = [];
   readonly batchMs: number[] = [];
   readonly stats: Omit<BatchStats, 'forwards'> = {
@@ -23,10 +25,11 @@ export class Tally {
     return this.answers.length;
   }
 
-  /** Runs `batches` at once (one per worker, as the query batcher would); returns their forward passes. */
-  async run(backend: OnnxBackend, batches: Query[][]): Promise<ForwardShape[]> {
+  /** Runs `batches` at once (one per worker, as the query batcher would); returns each one's forward passes. */
+  async run(backend: OnnxBackend, batches: Query[][]): Promise<ForwardShape[][]> {
     const sampler = setInterval(() => this.sampleRss(), 50);
     const started = performance.now();
+    const cpu = process.cpuUsage();
     try {
       const results = await Promise.all(
         batches.map(async (batch) => {
@@ -37,11 +40,12 @@ export class Tally {
         }),
       );
       this.seconds += (performance.now() - started) / 1000;
+      this.cpuSeconds += cpuSecondsSince(cpu);
       for (const { answers, stats } of results) {
         this.answers.push(...answers);
         for (const key of Object.keys(this.stats) as (keyof Tally['stats'])[]) this.stats[key] += stats[key];
       }
-      return results.flatMap((r) => r.stats.forwards);
+      return results.map((r) => r.stats.forwards);
     } finally {
       clearInterval(sampler);
       this.sampleRss();
@@ -51,6 +55,11 @@ export class Tally {
   private sampleRss(): void {
     this.peakRss = Math.max(this.peakRss, process.memoryUsage.rss());
   }
+}
+
+export function cpuSecondsSince(start: NodeJS.CpuUsage): number {
+  const { user, system } = process.cpuUsage(start);
+  return (user + system) / 1e6;
 }
 
 export function percentile(values: readonly number[], p: number): number {

@@ -22,12 +22,16 @@ export interface BenchRow {
   peak_rss_mb: number | null;
   /** answers/s over the naive mode's with the same prompts, in the same run. */
   ratio_vs_naive: number | null;
+  /** CPU seconds of the whole process; the naive mode's over this mode's, per answer. */
+  cpu_seconds: number;
+  ratio_vs_naive_cpu: number | null;
   /** Share of answers identical to the naive mode's (unconstrained modes). */
   same_answers_as_naive: number | null;
   /** Time inside session.run over wall time, per worker. */
   forward_share: number | null;
-  /** answers/s over the roofline's for the same forward passes. */
+  /** answers/s over the roofline's for the same forward passes; and the same by CPU time. */
   efficiency: number | null;
+  efficiency_cpu: number | null;
 }
 
 export interface Machine {
@@ -67,8 +71,10 @@ const COLUMNS: [string, (r: BenchRow) => string][] = [
   ['p95 ms', (r) => fixed(r.p95_batch_ms, 0)],
   ['peak RSS MB', (r) => fixed(r.peak_rss_mb, 0)],
   ['x naive', (r) => fixed(r.ratio_vs_naive, 2)],
+  ['x naive (cpu)', (r) => fixed(r.ratio_vs_naive_cpu, 2)],
   ['same', (r) => fixed(r.same_answers_as_naive, 2)],
   ['efficiency', (r) => fixed(r.efficiency, 2)],
+  ['eff. (cpu)', (r) => fixed(r.efficiency_cpu, 2)],
 ];
 
 const fixed = (value: number | null, digits: number) => (value === null ? '' : value.toFixed(digits));

@@ -12,7 +12,7 @@ import { InferencePool } from '../inference/onnx/inference-pool.js';
 import { OnnxBackend } from '../inference/onnx/onnx-backend.js';
 import { projectPath } from '../project.js';
 import { loadPromptTemplate } from '../stages/build-prompt.js';
-import { percentile, Tally } from './measure.js';
+import { cpuSecondsSince, percentile, Tally } from './measure.js';
 import { machine, table, type BenchRow } from './report.js';
 import { sampleQueries, WORKLOADS } from './workloads.js';
 
@@ -88,16 +88,16 @@ for (const [preset, count] of Object.entries(plan)) {
       // Modes take turns slice by slice, in rotating order, and the roofline replays the default
       // mode's forward passes right after them: other work on the machine then slows all alike.
       const tallies = new Map(MODES.map((mode) => [mode.name, new Tally()]));
-      let rooflineSeconds = 0;
+      const roofline = { seconds: 0, cpuSeconds: 0 };
       for (let first = 0, turn = 0; first < batches.length; first += pool.size, turn++) {
         const slice = batches.slice(first, first + pool.size);
         for (const mode of MODES.map((_, k) => MODES[(k + turn) % MODES.length]!)) {
           const forwards = await tallies.get(mode.name)!.run(backendFor(mode), slice);
-          if (mode.name === DEFAULT_MODE) rooflineSeconds += await replay(pool, forwards);
+          if (mode.name === DEFAULT_MODE) await replay(pool, forwards, roofline);
         }
       }
       for (const mode of MODES) rows.push(rowOf(workload.name, preset, mode, tallies, pool.size));
-      rows.push(rooflineRow(workload.name, preset, rooflineSeconds, tallies));
+      rows.push(rooflineRow(workload.name, preset, roofline, tallies));
       console.error(`bench:   ${MODES.map((m) => `${m.name} ${tallies.get(m.name)!.seconds.toFixed(1)} s`).join(', ')}`);
     }
   } finally {
@@ -138,35 +138,44 @@ function rowOf(workload: string, model: string, mode: Mode, tallies: Map<string,
     p95_batch_ms: percentile(tally.batchMs, 0.95),
     peak_rss_mb: tally.peakRss / 2 ** 20,
     ratio_vs_naive: naive.seconds / tally.seconds,
+    cpu_seconds: tally.cpuSeconds,
+    ratio_vs_naive_cpu: naive.cpuSeconds / tally.cpuSeconds,
     same_answers_as_naive: mode.constrained ? null : raws(tally).filter((raw, i) => raw === naiveRaws[i]).length / naiveRaws.length,
     forward_share: tally.stats.forwardMs / 1000 / (tally.seconds * workers),
     efficiency: null,
+    efficiency_cpu: null,
   };
 }
 
-/** Bare forward passes of these shapes, one lane per worker: seconds until the last lane is done. */
-async function replay(pool: InferencePool, forwards: ForwardShape[]): Promise<number> {
-  const lanes = Array.from({ length: pool.size }, (_, lane) => forwards.filter((_, i) => i % pool.size === lane));
-  return Math.max(...(await Promise.all(lanes.map((shapes) => pool.timeForwards(shapes))))) / 1000;
+/** Each batch's forward passes on a bare session, the batches at once as they ran (one per worker); adds the wall and CPU time. */
+async function replay(pool: InferencePool, batches: ForwardShape[][], into: { seconds: number; cpuSeconds: number }): Promise<void> {
+  const cpu = process.cpuUsage();
+  into.seconds += Math.max(...(await Promise.all(batches.map((shapes) => pool.timeForwards(shapes))))) / 1000;
+  into.cpuSeconds += cpuSecondsSince(cpu);
 }
 
 /** The roofline of the default mode: its forward passes alone. Sets that mode's efficiency. */
-function rooflineRow(workload: string, model: string, seconds: number, tallies: Map<string, Tally>): BenchRow {
+function rooflineRow(workload: string, model: string, roofline: { seconds: number; cpuSeconds: number }, tallies: Map<string, Tally>): BenchRow {
   const pipeline = rows.find((r) => r.workload === workload && r.model === model && r.mode === DEFAULT_MODE)!;
-  pipeline.efficiency = seconds / pipeline.seconds;
+  pipeline.efficiency = roofline.seconds / pipeline.seconds;
+  pipeline.efficiency_cpu = roofline.cpuSeconds / pipeline.cpu_seconds;
+  const naive = tallies.get('naive-multi-turn')!;
   return {
     ...pipeline,
     mode: `roofline (${DEFAULT_MODE})`,
-    seconds,
-    sentences_per_s: pipeline.sentences / seconds,
-    answers_per_s: pipeline.answers / seconds,
+    seconds: roofline.seconds,
+    sentences_per_s: pipeline.sentences / roofline.seconds,
+    answers_per_s: pipeline.answers / roofline.seconds,
     p50_batch_ms: null,
     p95_batch_ms: null,
     peak_rss_mb: null,
-    ratio_vs_naive: tallies.get('naive-multi-turn')!.seconds / seconds,
+    ratio_vs_naive: naive.seconds / roofline.seconds,
+    cpu_seconds: roofline.cpuSeconds,
+    ratio_vs_naive_cpu: naive.cpuSeconds / roofline.cpuSeconds,
     same_answers_as_naive: null,
     forward_share: 1,
     efficiency: 1,
+    efficiency_cpu: 1,
   };
 }
 
