@@ -88,37 +88,35 @@ export const QWEN_VOCAB_SIZE = 151_936;
 export const QWEN_ENDOFTEXT_ID = 151_643;
 export const QWEN_IM_END_ID = 151_645;
 
-/** Tiny Qwen2-shaped model for tests: real tokenizer vocabulary, random weights. */
-export const TINY_QWEN2_CONFIG: DecoderConfig = {
+/** What Qwen2 models share: tokenizer, RoPE base, norms, tied embeddings. */
+const QWEN2_FAMILY = {
   model_type: 'qwen2',
   vocab_size: QWEN_VOCAB_SIZE,
+  rms_norm_eps: 1e-6,
+  rope_theta: 1_000_000,
+  tie_word_embeddings: true,
+  max_position_embeddings: 32_768,
+  bos_token_id: QWEN_ENDOFTEXT_ID,
+  eos_token_id: QWEN_IM_END_ID,
+} as const;
+
+/** Tiny Qwen2-shaped model for tests: real tokenizer vocabulary, random weights. */
+export const TINY_QWEN2_CONFIG: DecoderConfig = {
+  ...QWEN2_FAMILY,
   hidden_size: 64,
   intermediate_size: 128,
   num_hidden_layers: 2,
   num_attention_heads: 4,
   num_key_value_heads: 2,
   head_dim: 16,
-  rms_norm_eps: 1e-6,
-  rope_theta: 1_000_000,
-  tie_word_embeddings: true,
-  max_position_embeddings: 32_768,
-  bos_token_id: QWEN_ENDOFTEXT_ID,
-  eos_token_id: QWEN_IM_END_ID,
 };
 
 /** The shape of Qwen2.5-0.5B(-Instruct), for benchmarks with random weights. */
 export const QWEN25_05B_SHAPE_CONFIG: DecoderConfig = {
-  model_type: 'qwen2',
-  vocab_size: QWEN_VOCAB_SIZE,
+  ...QWEN2_FAMILY,
   hidden_size: 896,
   intermediate_size: 4864,
   num_hidden_layers: 24,
   num_attention_heads: 14,
   num_key_value_heads: 2,
-  rms_norm_eps: 1e-6,
-  rope_theta: 1_000_000,
-  tie_word_embeddings: true,
-  max_position_embeddings: 32_768,
-  bos_token_id: QWEN_ENDOFTEXT_ID,
-  eos_token_id: QWEN_IM_END_ID,
 };
