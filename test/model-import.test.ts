@@ -13,7 +13,7 @@ import {
 } from '../src/inference/model-builder/index.js';
 import { importModel, QUANTISED_MODEL_FILE, readImportInfo } from '../src/inference/model-import/import-model.js';
 import { loadTokenizer, renderChat } from '../src/inference/onnx/chat-model.js';
-import { decoderLayout } from '../src/inference/onnx/generate.js';
+import { decoderLayout } from '../src/inference/onnx/decoder-session.js';
 import { CLI } from './support/paths.js';
 import { memoryWeights, writeSafetensors, writeTinyGguf, type TestTensorType } from './support/tiny-checkpoints.js';
 

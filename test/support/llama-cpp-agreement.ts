@@ -4,7 +4,8 @@
 import { getLlama, LlamaLogLevel, type ControlledEvaluateIndexOutput, type LlamaContextSequence, type Token } from 'node-llama-cpp';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { join } from 'node:path';
-import { createSession, decoderLayout, generate } from '../../src/inference/onnx/generate.js';
+import { createSession, decoderLayout } from '../../src/inference/onnx/decoder-session.js';
+import { generate } from '../../src/inference/onnx/generate.js';
 import { loadTokenizer, renderChat } from '../../src/inference/onnx/chat-model.js';
 import { readJson } from '../../src/project.js';
 import { conversationFor, loadPromptTemplate } from '../../src/stages/build-prompt.js';

@@ -7,9 +7,6 @@ import { decoderLayout } from './decoder-session.js';
 import { InputBuffers, KvCache, type CachedRow, type FeedBlock } from './kv-cache.js';
 import { greedyPicker, type TokenPicker } from './token-picker.js';
 
-// Session helpers used to live here; callers that run sessions next to generate() import them from here.
-export { createSession, decoderLayout, type SessionOptions } from './decoder-session.js';
-
 export interface GenerateOptions {
   maxNewTokens: number;
   /** End-of-turn tokens: a row that emits one is finished (the token is not returned). */
