@@ -6,7 +6,7 @@ import type { ModelBackend } from '../src/inference/model-backend.js';
 import { InferencePool } from '../src/inference/onnx/inference-pool.js';
 import { DEFAULT_ENGINE_OPTIONS, OnnxBackend } from '../src/inference/onnx/onnx-backend.js';
 import { Annotator } from '../src/pipeline/annotator.js';
-import { QueryBatcher } from '../src/pipeline/query-batcher.js';
+import { queryBatcher } from '../src/pipeline/query-batcher.js';
 import { loadPromptTemplate } from '../src/stages/build-prompt.js';
 import { EntityTypes } from '../src/stages/entity-types.js';
 import { testModelDir } from './support/paths.js';
@@ -26,7 +26,7 @@ const queries: Query[] = [
 const provenance = { model_id: 'm', prompt_format: 'conv_term', pipeline_version: '0' };
 
 function annotator(backend: ModelBackend): Annotator {
-  const batcher = new QueryBatcher(backend, { batchSize: 8, batchWaitMs: 1, concurrency: 1 });
+  const batcher = queryBatcher(backend, { batchSize: 8, batchWaitMs: 1, concurrency: 1 });
   return new Annotator({ batcher, entityTypes, defaultTypes: TYPES, provenance });
 }
 

@@ -9,7 +9,7 @@ import { EXECUTION_PROVIDERS, MODEL_DTYPES } from '../inference/onnx/decoder-ses
 import { defaultWorkerCount } from '../inference/onnx/inference-pool.js';
 import { DEFAULT_ENGINE_OPTIONS } from '../inference/onnx/onnx-backend.js';
 import { Annotator } from '../pipeline/annotator.js';
-import { QueryBatcher } from '../pipeline/query-batcher.js';
+import { queryBatcher } from '../pipeline/query-batcher.js';
 import { PIPELINE_VERSION } from '../project.js';
 import { loadPromptTemplate } from '../stages/build-prompt.js';
 import { EntityTypes } from '../stages/entity-types.js';
@@ -80,7 +80,7 @@ export async function annotateCommand(argv: string[]): Promise<void> {
     },
   });
   try {
-    const batcher = new QueryBatcher(backend, {
+    const batcher = queryBatcher(backend, {
       batchSize: positiveInt(args['batch-size'], 8, '--batch-size'),
       batchWaitMs: positiveInt(args['batch-wait-ms'], 20, '--batch-wait-ms'),
       // A batch in flight per worker keeps every worker busy.

@@ -39,7 +39,7 @@ export class WorkerMetrics {
   /** Read at scrape time from the batcher; see `watchBatchesInFlight`. */
   private readBatchesInFlight = () => 0;
   readonly batchesInFlight: Gauge = new Gauge({
-    name: 'bioner_inflight_batches', help: 'Inference batches running or queued.', registers: [this.registry],
+    name: 'bioner_inflight_batches', help: 'Inference batches running.', registers: [this.registry],
     collect: (): void => this.batchesInFlight.set(this.readBatchesInFlight()),
   });
   readonly documentsInFlight = this.gauge('bioner_inflight_documents', 'Documents consumed but not yet committed.');

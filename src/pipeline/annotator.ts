@@ -25,7 +25,7 @@ export class Annotator {
       entityTypes.canonical(t),
     );
     const sentences = splitSentences(document, this.options.split);
-    const answers = await Promise.all(sentences.map((sentence) => batcher.submit({ sentence, types })));
+    const answers = await batcher.submit(sentences.map((sentence) => ({ sentence, types })));
 
     const mentions: TypedMention[] = [];
     let ungrounded = 0;

@@ -15,7 +15,7 @@ import { PIPELINE_VERSION } from '../project.js';
 import { loadPromptTemplate } from '../stages/build-prompt.js';
 import { EntityTypes } from '../stages/entity-types.js';
 import { Annotator } from './annotator.js';
-import { QueryBatcher } from './query-batcher.js';
+import { queryBatcher } from './query-batcher.js';
 import { RecordAnnotator } from './record-annotator.js';
 
 export interface WorkerConfig {
@@ -72,7 +72,7 @@ export class StreamWorker {
     const backend = await createBackend(config.model, {
       template, entityTypes, engine: { workers: config.inferenceWorkers, maxNewTokens: config.maxNewTokens },
     });
-    const batcher = new QueryBatcher(backend, {
+    const batcher = queryBatcher(backend, {
       batchSize: config.batchSize,
       batchWaitMs: config.batchWaitMs,
       concurrency: config.concurrency,
@@ -81,7 +81,7 @@ export class StreamWorker {
         metrics.inferenceSeconds.observe(seconds);
       },
     });
-    metrics.watchBatchesInFlight(() => batcher.batchesInFlight);
+    metrics.watchBatchesInFlight(() => batcher.running);
     metrics.watchInference(() => backend.counters?.());
     const annotator = new Annotator({
       batcher, entityTypes, defaultTypes: config.defaultTypes.map((t) => entityTypes.canonical(t)),
