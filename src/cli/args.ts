@@ -49,3 +49,15 @@ export function positiveInt(value: string | undefined, fallback: number, flag: s
   if (!Number.isInteger(n) || n <= 0) throw new UsageError(`${flag} must be a positive integer, got "${value}"`);
   return n;
 }
+
+/**
+ * Options that each fall back to an environment variable, BIONER_ + the flag in upper snake
+ * case, so a ConfigMap can configure a pod.
+ */
+export function envBackedOptions<F extends string>(argv: string[], flags: readonly F[], usage: string, env: NodeJS.ProcessEnv) {
+  const args = parseOptions(argv, Object.fromEntries(flags.map((f) => [f, { type: 'string' as const }])), usage) as
+    Partial<Record<F, string>>;
+  const get = (flag: F): string | undefined => args[flag] ?? env[`BIONER_${flag.toUpperCase().replace(/-/g, '_')}`];
+  const int = (flag: F, fallback: number): number => positiveInt(get(flag), fallback, `--${flag}`);
+  return { get, int };
+}

@@ -29,3 +29,9 @@ export interface InferenceCounters {
   /** Time the model spent in forward passes. */
   forwardSeconds: number;
 }
+
+/**
+ * Inference cannot be reached for now (every server down, overloaded or timing out). Not the
+ * document's fault: the caller waits and tries again instead of dead-lettering it.
+ */
+export class InferenceUnavailableError extends Error {}

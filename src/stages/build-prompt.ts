@@ -27,12 +27,32 @@ export function loadPromptTemplate(nameOrPath: string): PromptTemplate {
   const path = /[/\\]|\.json$/.test(nameOrPath)
     ? nameOrPath
     : projectPath('config', 'prompts', `${nameOrPath}.json`);
-  const file = readJson<Partial<PromptTemplate>>(path);
+  return parsePromptTemplate(readJson<unknown>(path), `prompt template ${path}`);
+}
+
+/** A template from a file or a request, checked field by field; `source` names it in errors. */
+export function parsePromptTemplate(value: unknown, source: string): PromptTemplate {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`${source} is not an object`);
+  const file = value as Record<string, unknown>;
   for (const key of ['name', 'first_turn', 'next_turn', 'multi_turn'] as const) {
-    if (file[key] === undefined) throw new Error(`prompt template ${path} lacks "${key}"`);
+    if (file[key] === undefined) throw new Error(`${source} lacks "${key}"`);
+  }
+  for (const key of ['name', 'dataset', 'system', 'instruction', 'format', 'first_turn', 'next_turn', 'answer_prefix'] as const) {
+    if (file[key] !== undefined && typeof file[key] !== 'string') throw new Error(`${source}: "${key}" must be a string`);
+  }
+  if (typeof file.multi_turn !== 'boolean') throw new Error(`${source}: "multi_turn" must be true or false`);
+  const isMessage = (m: unknown) => typeof (m as ChatMessage)?.content === 'string' &&
+    ['system', 'user', 'assistant'].includes((m as ChatMessage).role);
+  if (file.preamble !== undefined && !(Array.isArray(file.preamble) && file.preamble.every(isMessage))) {
+    throw new Error(`${source}: "preamble" must be a list of {role, content} messages`);
+  }
+  const labels = file.type_labels;
+  if (labels !== undefined && (typeof labels !== 'object' || labels === null ||
+      !Object.values(labels).every((l) => typeof l === 'string'))) {
+    throw new Error(`${source}: "type_labels" must map types to strings`);
   }
   const defaults = { preamble: [], instruction: '', format: '', dataset: '', type_labels: {}, answer_prefix: '' };
-  return { ...defaults, ...file } as PromptTemplate;
+  return { ...defaults, ...(file as Partial<PromptTemplate>) } as PromptTemplate;
 }
 
 /**

@@ -2,7 +2,8 @@
 // the event loop (Kafka heartbeats, metrics) and several batches can run at once.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { Query } from '../../domain/types.js';
+import type { ChatMessage, Query } from '../../domain/types.js';
+import type { CompletedBatch } from './chat-completion.js';
 import type { AnsweredBatch, AnswerSettings } from './conversation-engine.js';
 import { DEFAULT_PREFILL_CHUNK_TOKENS, type ForwardShape } from './generate.js';
 import type { WorkerCall, WorkerConfig, WorkerReply, WorkerRequest, WorkerResult } from './worker-protocol.js';
@@ -100,6 +101,13 @@ export class InferencePool {
   async answer(queries: Query[], settings: AnswerSettings): Promise<AnsweredBatch> {
     const result = await this.call({ kind: 'answer', queries, settings });
     if (result.kind !== 'answered') throw new Error(`unexpected reply ${result.kind}`);
+    return result.batch;
+  }
+
+  /** Greedy completions of whole chats. */
+  async complete(conversations: ChatMessage[][], maxNewTokens: number): Promise<CompletedBatch> {
+    const result = await this.call({ kind: 'complete', conversations, maxNewTokens });
+    if (result.kind !== 'completed') throw new Error(`unexpected reply ${result.kind}`);
     return result.batch;
   }
 

@@ -1,6 +1,7 @@
 // Worker-thread entry: owns one ChatModel and serves the pool's calls one at a time (they share
 // the session and its input buffers).
 import { parentPort, workerData } from 'node:worker_threads';
+import { completeChats } from './chat-completion.js';
 import { ChatModel } from './chat-model.js';
 import { ConversationEngine } from './conversation-engine.js';
 import { timeForwards } from './forward-timing.js';
@@ -14,6 +15,9 @@ port.postMessage({ kind: 'ready', constrainable: model.vocabulary !== null } sat
 
 async function serve(call: WorkerCall): Promise<WorkerResult> {
   if (call.kind === 'answer') return { kind: 'answered', batch: await engine.answer(call.queries, call.settings) };
+  if (call.kind === 'complete') {
+    return { kind: 'completed', batch: await completeChats(model, config.prefillChunkTokens, call.conversations, call.maxNewTokens) };
+  }
   return { kind: 'forwarded', ms: await timeForwards(model.session, model.layout, call.shapes) };
 }
 

@@ -1,5 +1,6 @@
 // Messages between the inference pool (main thread) and its worker threads.
-import type { Query } from '../../domain/types.js';
+import type { ChatMessage, Query } from '../../domain/types.js';
+import type { CompletedBatch } from './chat-completion.js';
 import type { ChatModelOptions } from './chat-model.js';
 import type { AnsweredBatch, AnswerSettings } from './conversation-engine.js';
 import type { ForwardShape } from './generate.js';
@@ -10,13 +11,18 @@ export interface WorkerConfig extends ChatModelOptions {
   prefillChunkTokens: number;
 }
 
-/** Work a worker does: answer queries, or time bare forward passes of given shapes (the benchmark's roofline). */
+/**
+ * Work a worker does: answer queries, complete whole chats (the OpenAI-compatible endpoint), or
+ * time bare forward passes of given shapes (the benchmark's roofline).
+ */
 export type WorkerCall =
   | { kind: 'answer'; queries: Query[]; settings: AnswerSettings }
+  | { kind: 'complete'; conversations: ChatMessage[][]; maxNewTokens: number }
   | { kind: 'forward'; shapes: ForwardShape[] };
 
 export type WorkerResult =
   | { kind: 'answered'; batch: AnsweredBatch }
+  | { kind: 'completed'; batch: CompletedBatch }
   | { kind: 'forwarded'; ms: number };
 
 export type WorkerRequest = (WorkerCall & { id: number }) | { kind: 'close' };

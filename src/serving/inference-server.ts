@@ -1,0 +1,248 @@
+// `bioner-stream serve`: the inference pool behind HTTP, shared by many workers. It listens at
+// once (probes must answer while the model loads), turns ready after a warm-up batch, refuses
+// work it cannot queue with 429/503 and Retry-After instead of falling over, and drains on
+// SIGTERM: not ready, no new work, queued work finished, then exit.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Answer } from '../domain/types.js';
+import { QueueFullError } from '../inference/batch-scheduler.js';
+import type { Completion } from '../inference/onnx/chat-completion.js';
+import type { AnswerSettings } from '../inference/onnx/conversation-engine.js';
+import type { ExecutionProvider, ModelDtype } from '../inference/onnx/decoder-session.js';
+import { InferencePool } from '../inference/onnx/inference-pool.js';
+import { ANSWERS_PATH, CLIENT_HEADER } from '../inference/remote/answer-protocol.js';
+import { createLog } from '../observability/log.js';
+import { loadPromptTemplate } from '../stages/build-prompt.js';
+import { answerJobs, answerResponse } from './answers-endpoint.js';
+import { chatCall, chatCompletionResponse } from './chat-completions-endpoint.js';
+import { HttpError, readJsonBody, sendError, sendJson } from './http-exchange.js';
+import { jobScheduler, type Job, type JobResult, type JobScheduler } from './model-jobs.js';
+import { ServerMetrics } from './server-metrics.js';
+
+export interface ServeConfig {
+  /** An ONNX model directory. */
+  model: string;
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  executionProvider: ExecutionProvider;
+  dtype?: ModelDtype;
+  /** Inference worker threads; each runs one batch at a time. */
+  inferenceWorkers?: number;
+  batchSize: number;
+  batchWaitMs: number;
+  /** Queries and chats waiting, all clients together; past it, 503. */
+  maxQueued: number;
+  /** What one client may have waiting; past it, 429. */
+  maxQueuedPerClient: number;
+  /** From request to reply; past it, 503 and the request's waiting work is withdrawn. */
+  requestTimeoutMs: number;
+  maxBodyBytes: number;
+  /** Bearer token every inference request must carry; probes and /metrics stay open. */
+  token?: string;
+  /** How native queries are answered. */
+  answers: Omit<AnswerSettings, 'template'>;
+  /** Bound on max_tokens of a chat completion. */
+  maxCompletionTokens: number;
+}
+
+const log = createLog('serve');
+
+export class InferenceServer {
+  private ready = false;
+  private draining = false;
+  private pool: InferencePool | undefined;
+  private scheduler: JobScheduler | undefined;
+  /** Recent seconds per batch, for Retry-After. */
+  private batchSeconds = 1;
+
+  private constructor(
+    private readonly config: ServeConfig,
+    private readonly http: Server,
+    readonly metrics: ServerMetrics,
+  ) {}
+
+  /** Listens, loads the model and warms it up; resolves once ready. */
+  static async start(config: ServeConfig): Promise<InferenceServer> {
+    const http = createServer({ requestTimeout: config.requestTimeoutMs, keepAliveTimeout: 65_000 });
+    const server = new InferenceServer(config, http, new ServerMetrics());
+    http.on('request', (request, response) => void server.handle(request, response));
+    await new Promise<void>((resolve, reject) => {
+      http.once('error', reject);
+      http.listen(config.port, config.host, resolve);
+    });
+    log('listening', { port: server.port, model: config.model });
+    try {
+      await server.load();
+    } catch (error) {
+      http.close();
+      throw error;
+    }
+    return server;
+  }
+
+  get port(): number {
+    return (this.http.address() as AddressInfo).port;
+  }
+
+  get modelId(): string {
+    return this.config.model;
+  }
+
+  /** Not ready, new work refused; waits for queued and running batches until the deadline, then closes. */
+  async drain(timeoutMs: number): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    this.ready = false;
+    log('draining', { queued: this.scheduler?.queued ?? 0, timeoutMs });
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+    await Promise.race([this.scheduler?.drain(), deadline]);
+    clearTimeout(timer);
+    await new Promise<void>((resolve) => {
+      this.http.close(() => resolve());
+      this.http.closeAllConnections();
+    });
+    await this.pool?.close();
+    log('stopped');
+  }
+
+  private async load(): Promise<void> {
+    const { config } = this;
+    const started = performance.now();
+    this.pool = await InferencePool.start({
+      modelDir: config.model,
+      executionProvider: config.executionProvider,
+      ...(config.dtype ? { dtype: config.dtype } : {}),
+      ...(config.inferenceWorkers ? { workers: config.inferenceWorkers } : {}),
+    });
+    if (config.answers.constrained && !this.pool.constrainable) {
+      throw new Error(`${config.model}: constrained decoding needs a byte-level BPE tokenizer; start with --constrained false`);
+    }
+    this.scheduler = jobScheduler(this.pool, this.metrics, {
+      batchSize: config.batchSize,
+      maxWaitMs: config.batchWaitMs,
+      maxQueued: config.maxQueued,
+      maxQueuedPerClient: config.maxQueuedPerClient,
+      settings: config.answers,
+      onBatch: (_, seconds) => (this.batchSeconds = 0.8 * this.batchSeconds + 0.2 * seconds),
+    });
+    await this.warmUp();
+    this.ready = true;
+    log('ready', { workers: this.pool.size, loadSeconds: Math.round(performance.now() - started) / 1000 });
+  }
+
+  /** One batch per worker thread, so no request pays for the first run's allocations. */
+  private async warmUp(): Promise<void> {
+    const text = 'Mutations in BRCA1 cause breast cancer.';
+    const query = { sentence: { docId: '', index: 0, start: 0, end: text.length, text }, types: ['disease'] };
+    const settings = { ...this.config.answers, template: loadPromptTemplate('conv_term'), maxNewTokens: 4 };
+    await Promise.all(Array.from({ length: this.pool!.size }, () => this.pool!.answer([query], settings)));
+  }
+
+  private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const path = (request.url ?? '/').split('?')[0]!;
+    try {
+      if (path === '/healthz' || path === '/readyz' || path === '/metrics') return await this.probe(path, response);
+      this.authorise(request);
+      if (path === '/v1/models') return this.models(request, response);
+      if (path === ANSWERS_PATH || path === '/v1/chat/completions') return await this.infer(path, request, response);
+      throw new HttpError(404, 'not_found', `no endpoint ${request.method} ${path}`);
+    } catch (error) {
+      sendError(response, this.httpError(error));
+    }
+  }
+
+  private async probe(path: string, response: ServerResponse): Promise<void> {
+    if (path === '/metrics') {
+      response.writeHead(200, { 'content-type': this.metrics.registry.contentType });
+      response.end(await this.metrics.registry.metrics());
+      return;
+    }
+    // Alive while loading or draining; dead only if no inference worker is left to serve.
+    const ok = path === '/healthz' ? !this.pool || this.pool.size > 0 : this.ready;
+    response.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' });
+    response.end(ok ? 'ok\n' : 'not ok\n');
+  }
+
+  private authorise(request: IncomingMessage): void {
+    if (this.config.token === undefined || request.headers.authorization === `Bearer ${this.config.token}`) return;
+    throw new HttpError(401, 'authentication_error', 'missing or wrong bearer token', { 'www-authenticate': 'Bearer' });
+  }
+
+  private models(request: IncomingMessage, response: ServerResponse): void {
+    requireMethod(request, 'GET');
+    sendJson(response, 200, {
+      object: 'list',
+      data: [{ id: this.modelId, object: 'model', created: 0, owned_by: 'bioner-stream' }],
+    });
+  }
+
+  private async infer(path: string, request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const endpoint = path === ANSWERS_PATH ? 'answers' : 'chat_completions';
+    const started = performance.now();
+    response.once('finish', () => {
+      this.metrics.requests.inc({ endpoint, code: String(response.statusCode) });
+      this.metrics.requestSeconds.observe({ endpoint }, (performance.now() - started) / 1000);
+    });
+    requireMethod(request, 'POST');
+    if (!this.ready) throw this.unavailable(this.draining ? 'draining' : 'loading', 'the model is not ready');
+    const body = await readJsonBody(request, this.config.maxBodyBytes);
+    if (endpoint === 'answers') {
+      const answers = await this.run(answerJobs(body), request, response);
+      return sendJson(response, 200, answerResponse(this.modelId, answers as Answer[][]));
+    }
+    const { job, stop } = chatCall(body, this.modelId, this.config.maxCompletionTokens);
+    const [completion] = await this.run([job], request, response);
+    sendJson(response, 200, chatCompletionResponse(this.modelId, completion as Completion, stop));
+  }
+
+  /** Queues the jobs for the client; a client that hangs up or times out has its waiting jobs withdrawn. */
+  private async run(jobs: Job[], request: IncomingMessage, response: ServerResponse): Promise<JobResult[]> {
+    const hangUp = new AbortController();
+    response.once('close', () => {
+      if (!response.writableFinished) hangUp.abort(new Error('client closed the connection'));
+    });
+    const client = String(request.headers[CLIENT_HEADER] ?? request.socket.remoteAddress ?? '');
+    const signal = AbortSignal.any([hangUp.signal, AbortSignal.timeout(this.config.requestTimeoutMs)]);
+    return this.scheduler!.submit(jobs, { client, signal });
+  }
+
+  private httpError(error: unknown): HttpError {
+    if (error instanceof HttpError) return error;
+    if (error instanceof QueueFullError) {
+      if (error.scope === 'client') {
+        this.metrics.rejected.inc({ reason: 'client_over_share' });
+        return new HttpError(429, 'rate_limit_exceeded', error.message, { 'retry-after': String(this.retryAfterSeconds()) });
+      }
+      return this.unavailable(error.scope === 'server' ? 'queue_full' : 'draining', error.message);
+    }
+    if (error instanceof DOMException && error.name === 'TimeoutError') {
+      return this.unavailable('timeout', `no answer within ${this.config.requestTimeoutMs} ms`);
+    }
+    log('request failed', { error: (error as Error)?.message ?? String(error) });
+    return new HttpError(500, 'server_error', `inference failed: ${(error as Error)?.message ?? error}`);
+  }
+
+  /** 503 with Retry-After; while draining also `connection: close`, so keep-alive clients reconnect elsewhere. */
+  private unavailable(reason: 'queue_full' | 'draining' | 'timeout' | 'loading', message: string): HttpError {
+    if (reason !== 'loading') this.metrics.rejected.inc({ reason });
+    const headers: Record<string, string> = { 'retry-after': String(this.retryAfterSeconds()) };
+    if (reason === 'draining') headers.connection = 'close';
+    return new HttpError(503, reason === 'timeout' ? 'timeout' : 'overloaded', message, headers);
+  }
+
+  /** About the time to work off the queue: waiting batches × recent seconds per batch, 1 to 30 s. */
+  private retryAfterSeconds(): number {
+    const scheduler = this.scheduler;
+    if (!scheduler || !this.pool) return 5;
+    const batchesAhead = Math.ceil(scheduler.queued / this.config.batchSize / this.pool.size) + 1;
+    return Math.min(30, Math.max(1, Math.ceil(batchesAhead * this.batchSeconds)));
+  }
+}
+
+function requireMethod(request: IncomingMessage, method: string): void {
+  if (request.method !== method) {
+    throw new HttpError(405, 'invalid_request_error', `use ${method} here`, { allow: method });
+  }
+}

@@ -1,0 +1,73 @@
+// The server's unit of work and how a batch of it runs on the inference pool. Both endpoints
+// share one scheduler, so one queue bound, one fairness rule and one set of runners apply; a
+// batch holds jobs of one key only: native queries with the same template and types, or chats
+// with the same token bound.
+import { createHash } from 'node:crypto';
+import type { Answer, ChatMessage, Query } from '../domain/types.js';
+import { BatchScheduler, type SchedulerOptions } from '../inference/batch-scheduler.js';
+import type { Completion } from '../inference/onnx/chat-completion.js';
+import type { AnswerSettings } from '../inference/onnx/conversation-engine.js';
+import type { InferencePool } from '../inference/onnx/inference-pool.js';
+import { typesKey } from '../pipeline/query-batcher.js';
+import type { PromptTemplate } from '../stages/build-prompt.js';
+import type { Endpoint, ServerMetrics } from './server-metrics.js';
+
+export type Job =
+  | { kind: 'answer'; query: Query; template: PromptTemplate; templateKey: string }
+  | { kind: 'chat'; conversation: ChatMessage[]; maxTokens: number };
+
+export type JobResult = Answer[] | Completion;
+
+export type JobScheduler = BatchScheduler<Job, JobResult>;
+
+/** Templates are compared by content: two workers sending the same template share batches. */
+export const templateKey = (template: PromptTemplate): string =>
+  createHash('sha256').update(JSON.stringify(template)).digest('hex').slice(0, 16);
+
+const ENDPOINT_OF: Record<Job['kind'], Endpoint> = { answer: 'answers', chat: 'chat_completions' };
+
+export interface JobSchedulerOptions extends Pick<SchedulerOptions<Job, JobResult>, 'batchSize' | 'maxQueued' | 'maxQueuedPerClient' | 'onBatch'> {
+  maxWaitMs: number;
+  /** How native queries are answered; each request brings its own template. */
+  settings: Omit<AnswerSettings, 'template'>;
+}
+
+export function jobScheduler(pool: InferencePool, metrics: ServerMetrics, options: JobSchedulerOptions): JobScheduler {
+  const { settings, ...batching } = options;
+  const run = async (jobs: Job[]): Promise<JobResult[]> => {
+    const first = jobs[0]!;
+    const started = performance.now();
+    const results = first.kind === 'answer'
+      ? await answer(pool, metrics, { ...settings, template: first.template }, jobs as Extract<Job, { kind: 'answer' }>[])
+      : await complete(pool, metrics, first.maxTokens, jobs as Extract<Job, { kind: 'chat' }>[]);
+    const endpoint = ENDPOINT_OF[first.kind];
+    metrics.batchSize.observe({ endpoint }, jobs.length);
+    metrics.batchSeconds.observe({ endpoint }, (performance.now() - started) / 1000);
+    return results;
+  };
+  const scheduler = new BatchScheduler<Job, JobResult>({
+    run,
+    keyOf: (job) => (job.kind === 'answer' ? `answer\0${job.templateKey}\0${typesKey(job.query.types)}` : `chat\0${job.maxTokens}`),
+    concurrency: pool.size,
+    ...batching,
+  });
+  metrics.watchQueue(() => scheduler.queued, () => scheduler.running);
+  return scheduler;
+}
+
+async function answer(pool: InferencePool, metrics: ServerMetrics, settings: AnswerSettings, jobs: Extract<Job, { kind: 'answer' }>[]) {
+  const { answers, stats } = await pool.answer(jobs.map((j) => j.query), settings);
+  metrics.promptTokens.inc(stats.promptTokens);
+  metrics.cachedPromptTokens.inc(stats.cachedPromptTokens);
+  metrics.generatedTokens.inc(stats.generatedTokens);
+  metrics.forwardSeconds.inc(stats.forwardMs / 1000);
+  return answers;
+}
+
+async function complete(pool: InferencePool, metrics: ServerMetrics, maxTokens: number, jobs: Extract<Job, { kind: 'chat' }>[]) {
+  const { completions, forwardMs } = await pool.complete(jobs.map((j) => j.conversation), maxTokens);
+  metrics.promptTokens.inc(completions.reduce((n, c) => n + c.promptTokens, 0));
+  metrics.generatedTokens.inc(completions.reduce((n, c) => n + c.generatedTokens, 0));
+  metrics.forwardSeconds.inc(forwardMs / 1000);
+  return completions;
+}
