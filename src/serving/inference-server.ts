@@ -17,7 +17,7 @@ import { answerJobs, answerResponse } from './answers-endpoint.js';
 import { chatCall, chatCompletionResponse } from './chat-completions-endpoint.js';
 import { HttpError, readJsonBody, sendError, sendJson } from './http-exchange.js';
 import { jobScheduler, type Job, type JobResult, type JobScheduler } from './model-jobs.js';
-import { ServerMetrics } from './server-metrics.js';
+import { ServerMetrics, type Endpoint } from './server-metrics.js';
 
 export interface ServeConfig {
   /** An ONNX model directory. */
@@ -48,6 +48,15 @@ export interface ServeConfig {
 
 const log = createLog('serve');
 
+/** Time to receive a request body: a slow client cannot hold a socket for ever. */
+const BODY_TIMEOUT_MS = 30_000;
+
+const ENDPOINTS: Record<string, Endpoint> = {
+  [ANSWERS_PATH]: 'answers',
+  '/v1/chat/completions': 'chat_completions',
+  '/v1/models': 'models',
+};
+
 export class InferenceServer {
   private ready = false;
   private draining = false;
@@ -64,7 +73,9 @@ export class InferenceServer {
 
   /** Listens, loads the model and warms it up; resolves once ready. */
   static async start(config: ServeConfig): Promise<InferenceServer> {
-    const http = createServer({ requestTimeout: config.requestTimeoutMs, keepAliveTimeout: 65_000 });
+    // Keep-alive outlasts client and load-balancer idle timeouts (60 s is common), so the server
+    // never closes a socket that a client is about to reuse.
+    const http = createServer({ requestTimeout: BODY_TIMEOUT_MS, keepAliveTimeout: 65_000 });
     const server = new InferenceServer(config, http, new ServerMetrics());
     http.on('request', (request, response) => void server.handle(request, response));
     await new Promise<void>((resolve, reject) => {
@@ -144,6 +155,7 @@ export class InferenceServer {
     const path = (request.url ?? '/').split('?')[0]!;
     try {
       if (path === '/healthz' || path === '/readyz' || path === '/metrics') return await this.probe(path, response);
+      this.count(ENDPOINTS[path] ?? 'unknown', response);
       this.authorise(request);
       if (path === '/v1/models') return this.models(request, response);
       if (path === ANSWERS_PATH || path === '/v1/chat/completions') return await this.infer(path, request, response);
@@ -179,22 +191,24 @@ export class InferenceServer {
   }
 
   private async infer(path: string, request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const endpoint = path === ANSWERS_PATH ? 'answers' : 'chat_completions';
-    const started = performance.now();
-    response.once('finish', () => {
-      this.metrics.requests.inc({ endpoint, code: String(response.statusCode) });
-      this.metrics.requestSeconds.observe({ endpoint }, (performance.now() - started) / 1000);
-    });
     requireMethod(request, 'POST');
     if (!this.ready) throw this.unavailable(this.draining ? 'draining' : 'loading', 'the model is not ready');
     const body = await readJsonBody(request, this.config.maxBodyBytes);
-    if (endpoint === 'answers') {
+    if (path === ANSWERS_PATH) {
       const answers = await this.run(answerJobs(body), request, response);
       return sendJson(response, 200, answerResponse(this.modelId, answers as Answer[][]));
     }
     const { job, stop } = chatCall(body, this.modelId, this.config.maxCompletionTokens);
     const [completion] = await this.run([job], request, response);
     sendJson(response, 200, chatCompletionResponse(this.modelId, completion as Completion, stop));
+  }
+
+  private count(endpoint: Endpoint, response: ServerResponse): void {
+    const started = performance.now();
+    response.once('finish', () => {
+      this.metrics.requests.inc({ endpoint, code: String(response.statusCode) });
+      this.metrics.requestSeconds.observe({ endpoint }, (performance.now() - started) / 1000);
+    });
   }
 
   /** Queues the jobs for the client; a client that hangs up or times out has its waiting jobs withdrawn. */
