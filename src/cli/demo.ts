@@ -88,6 +88,7 @@ function workerConfig(bootstrap: string, model: string): WorkerConfig {
     metricsPort: 0,
     inferenceWorkers: 1,
     maxNewTokens: 64,
+    inferenceTimeoutMs: 120_000,
     shutdownTimeoutMs: 10_000,
     sessionTimeoutMs: 30_000,
   };

@@ -1,6 +1,7 @@
 // `bioner-stream run`: the consumer-group worker. Every flag has an environment variable
 // (BIONER_ + the flag in upper snake case), so a ConfigMap can configure a pod.
 import { hostname } from 'node:os';
+import { DEFAULT_POOL_OPTIONS } from '../inference/remote/endpoint-pool.js';
 import { DEFAULT_TOPICS } from '../kafka/topics.js';
 import { StreamWorker, type WorkerConfig } from '../pipeline/stream-worker.js';
 import { oneOf, parseOptions, positiveInt, UsageError } from './args.js';
@@ -14,7 +15,9 @@ const USAGE = `usage: bioner-stream run [options]     (each option also reads BI
   --entities-topic T         (default ${DEFAULT_TOPICS.entities})
   --annotated-topic T        (default ${DEFAULT_TOPICS.annotated})
   --dlq-topic T              (default ${DEFAULT_TOPICS.deadLetters})
-  --model DIR|oracle:FILE    model directory or oracle gold file (required)
+  --model DIR|oracle:FILE|remote:URL[,URL]|openai:URL[,URL]
+                             model directory, oracle gold file, bioner-stream serve servers or
+                             OpenAI-compatible servers (?model=NAME, else the first listed) (required)
   --template NAME|FILE       prompt template (default conv_term)
   --types LIST               entity types when a document names none (default disease)
   --batch-size N             sentences per inference batch (default 8)
@@ -28,6 +31,8 @@ const USAGE = `usage: bioner-stream run [options]     (each option also reads BI
   --schema-registry-url URL  Confluent Schema Registry; without it, fixed schema ids 1-3
   --inference-workers N      inference threads (default 1)
   --max-new-tokens N         bound on each answer (default 64)
+  --inference-timeout-ms N   bound on each request to an inference server (default ${DEFAULT_POOL_OPTIONS.timeoutMs})
+  --inference-token TOKEN    the bearer token of bioner-stream serve; set BIONER_INFERENCE_TOKEN from a Secret
   --shutdown-timeout-ms N    drain time on SIGTERM (default 20000)
   --session-timeout-ms N     consumer group session timeout (default 30000)
 
@@ -38,7 +43,7 @@ const FLAGS = [
   'brokers', 'client-id', 'group-id', 'input-topic', 'entities-topic', 'annotated-topic', 'dlq-topic', 'model',
   'template', 'types', 'batch-size', 'batch-wait-ms', 'concurrency', 'max-in-flight', 'max-document-chars',
   'delivery', 'instance-id', 'metrics-port', 'schema-registry-url', 'inference-workers', 'max-new-tokens',
-  'shutdown-timeout-ms', 'session-timeout-ms',
+  'inference-timeout-ms', 'inference-token', 'shutdown-timeout-ms', 'session-timeout-ms',
 ] as const;
 
 type Flag = (typeof FLAGS)[number];
@@ -88,6 +93,8 @@ export function workerConfig(argv: string[], env: NodeJS.ProcessEnv = process.en
     ...(get('schema-registry-url') ? { schemaRegistryUrl: get('schema-registry-url') } : {}),
     inferenceWorkers: int('inference-workers', 1),
     maxNewTokens: int('max-new-tokens', 64),
+    inferenceTimeoutMs: int('inference-timeout-ms', DEFAULT_POOL_OPTIONS.timeoutMs),
+    ...(get('inference-token') ? { inferenceToken: get('inference-token') } : {}),
     shutdownTimeoutMs: int('shutdown-timeout-ms', 20_000),
     sessionTimeoutMs: int('session-timeout-ms', 30_000),
   };

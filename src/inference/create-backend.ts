@@ -1,17 +1,23 @@
-// Picks a backend from a model spec: `oracle:GOLD_FILE` or a local ONNX model directory.
+// Picks a backend from a model spec: `oracle:GOLD_FILE`, inference servers (`remote:URL[,URL]`,
+// `openai:URL[,URL]`) or a local ONNX model directory.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { readCorpus, type CorpusFormat } from '../corpora/index.js';
 import type { PromptTemplate } from '../stages/build-prompt.js';
 import type { EntityTypes } from '../stages/entity-types.js';
 import type { ModelBackend } from './model-backend.js';
-import { OnnxBackend, type OnnxEngineOptions } from './onnx/onnx-backend.js';
+import { DEFAULT_ENGINE_OPTIONS, OnnxBackend, type OnnxEngineOptions } from './onnx/onnx-backend.js';
 import { OracleBackend } from './oracle-backend.js';
+import { OpenAiBackend } from './remote/openai-backend.js';
+import { RemoteBackend } from './remote/remote-backend.js';
+import type { RemoteOptions } from './remote/server-connection.js';
 
 export interface BackendOptions {
   template: PromptTemplate;
   entityTypes: EntityTypes;
   engine?: Partial<Omit<OnnxEngineOptions, 'modelDir'>>;
+  /** How `remote:` and `openai:` backends reach their servers. */
+  remote?: Partial<RemoteOptions>;
 }
 
 export async function createBackend(spec: string, options: BackendOptions): Promise<ModelBackend> {
@@ -21,9 +27,14 @@ export async function createBackend(spec: string, options: BackendOptions): Prom
     const corpus = await readCorpus(goldFile, goldFormatOf(goldFile));
     return new OracleBackend(corpus, options.entityTypes, spec);
   }
+  if (spec.startsWith('remote:')) return RemoteBackend.connect(spec, options.template, options.remote);
+  if (spec.startsWith('openai:')) {
+    const maxNewTokens = options.engine?.maxNewTokens ?? DEFAULT_ENGINE_OPTIONS.maxNewTokens;
+    return OpenAiBackend.connect(spec, options.template, { ...options.remote, maxNewTokens });
+  }
   if (!existsSync(join(spec, 'config.json'))) {
     throw new Error(`model not found: ${spec} is not a model directory (no config.json); ` +
-      'give a directory with config.json, tokenizer files and onnx/model.onnx, or oracle:GOLD_FILE');
+      'give a directory with config.json, tokenizer files and onnx/model.onnx, oracle:GOLD_FILE, remote:URL or openai:URL');
   }
   return OnnxBackend.start(options.template, { ...options.engine, modelDir: spec });
 }

@@ -15,6 +15,8 @@ export class WorkerMetrics {
   readonly deadLetters = this.counter('bioner_dead_letters_total', 'Messages sent to the dead-letter topic, by reason.', ['reason']);
   readonly ungroundedAnswers = this.counter('bioner_ungrounded_answers_total', 'Answer strings not found in their sentence, dropped.');
   readonly invalidAnswers = this.counter('bioner_invalid_answers_total', 'Answers that were not a well-formed list.');
+  readonly inferenceUnavailable = this.counter('bioner_inference_unavailable_total',
+    'Inference attempts that found no server available; the document waited and was retried.');
   /** The backend keeps the totals; these read them at scrape time (see `watchInference`). */
   private readInference: () => InferenceCounters | undefined = () => undefined;
   readonly promptTokens = this.inferenceCounter('bioner_prompt_tokens_total', 'Prompt tokens fed to the model.', 'promptTokens');

@@ -1,15 +1,21 @@
 // One input record to its output records: decode and check the Document, annotate it (with
 // retries), encode the entities and the AnnotatedDocument. Bad input becomes a dead letter.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { annotatedDocumentType, entityRecordType, toAvroAnnotated } from '../domain/avro.js';
 import { UnknownSchemaError, type SchemaRegistry } from '../domain/schema-registry.js';
 import type { AnnotatedDocument, Document } from '../domain/types.js';
 import { decodeDocumentBytes, encodeFramed } from '../domain/wire-format.js';
+import { InferenceUnavailableError } from '../inference/model-backend.js';
 import type { Topics } from '../kafka/topics.js';
 import type { WorkerMetrics } from '../observability/metrics.js';
 import { deadLetter, type DeadLetterReason } from '../producers/dead-letter.js';
 import type { OutputMessage, SourceRecord } from '../producers/output-message.js';
 import type { EntityTypes } from '../stages/entity-types.js';
 import type { Annotator } from './annotator.js';
+
+/** While no inference server answers, a document waits 1 s, doubling up to 30 s: gentle on servers that restart. */
+const UNAVAILABLE_BACKOFF_BASE_MS = 1000;
+const UNAVAILABLE_BACKOFF_CAP_MS = 30_000;
 
 export interface RecordAnnotatorOptions {
   annotator: Annotator;
@@ -82,22 +88,31 @@ export class RecordAnnotator {
     return document;
   }
 
+  /**
+   * Failures use up the document's attempts, except unavailable inference: that is not the
+   * document's fault, so it waits for a server for as long as the worker runs.
+   */
   private async annotateWithRetries(document: Document): Promise<AnnotatedDocument | Rejected> {
+    const { attempts, retryBackoffMs, metrics } = this.options;
     let lastError: unknown;
-    for (let attempt = 1; attempt <= this.options.attempts; attempt++) {
+    let failures = 0;
+    let waits = 0;
+    while (failures < attempts) {
       if (this.options.stopping()) throw new AbandonedError(`shutting down: ${document.id} not finished`);
       try {
         return await this.options.annotator.annotate(document);
       } catch (error) {
-        lastError = error;
-        if (attempt < this.options.attempts) {
-          await new Promise((r) => setTimeout(r, this.options.retryBackoffMs * 2 ** (attempt - 1)));
+        if (error instanceof InferenceUnavailableError) {
+          metrics.inferenceUnavailable.inc();
+          await sleep(Math.min(UNAVAILABLE_BACKOFF_CAP_MS, UNAVAILABLE_BACKOFF_BASE_MS * 2 ** waits++));
+          continue;
         }
+        lastError = error;
+        if (++failures < attempts) await sleep(retryBackoffMs * 2 ** (failures - 1));
       }
     }
     if (this.options.stopping()) throw new AbandonedError(`shutting down: ${document.id} not finished`);
-    return new Rejected('processing_failed',
-      `failed after ${this.options.attempts} attempts: ${(lastError as Error)?.message ?? lastError}`);
+    return new Rejected('processing_failed', `failed after ${attempts} attempts: ${(lastError as Error)?.message ?? lastError}`);
   }
 
   private count(annotated: AnnotatedDocument): void {

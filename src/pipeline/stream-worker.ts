@@ -22,7 +22,7 @@ export interface WorkerConfig {
   kafka: KafkaConnection;
   groupId: string;
   topics: Topics;
-  /** A model directory or `oracle:GOLD_FILE`. */
+  /** A model directory, `oracle:GOLD_FILE`, `remote:URL[,URL]` or `openai:URL[,URL]`. */
   model: string;
   template: string;
   defaultTypes: string[];
@@ -40,6 +40,10 @@ export interface WorkerConfig {
   schemaRegistryUrl?: string;
   inferenceWorkers: number;
   maxNewTokens: number;
+  /** Bound on each request to an inference server (`remote:`, `openai:`). */
+  inferenceTimeoutMs: number;
+  /** The bearer token of the inference servers. */
+  inferenceToken?: string;
   shutdownTimeoutMs: number;
   sessionTimeoutMs: number;
 }
@@ -71,6 +75,7 @@ export class StreamWorker {
     const template = loadPromptTemplate(config.template);
     const backend = await createBackend(config.model, {
       template, entityTypes, engine: { workers: config.inferenceWorkers, maxNewTokens: config.maxNewTokens },
+      remote: { timeoutMs: config.inferenceTimeoutMs, token: config.inferenceToken },
     });
     const batcher = queryBatcher(backend, {
       batchSize: config.batchSize,

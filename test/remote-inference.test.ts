@@ -1,0 +1,132 @@
+// Workers on CPU pods, the model on inference pods: a real `serve` process, a real broker and a
+// real worker process, with the generated test model (its random weights find plenty of
+// "entities", so any difference between the paths shows).
+import assert from 'node:assert/strict';
+import { before, describe, test } from 'node:test';
+import { readCorpus } from '../src/corpora/index.js';
+import { decodeAnnotatedDocument, decodeEntityRecord } from '../src/domain/avro.js';
+import type { Document, EntityRecord } from '../src/domain/types.js';
+import { avroBody } from '../src/domain/wire-format.js';
+import type { Topics } from '../src/kafka/topics.js';
+import {
+  framedDocument, freshTopics, metricValue, produce, readUntil, startWorker, stopWorker, suiteBrokers, type WorkerProcess,
+} from './support/kafka.js';
+import { NCBI_SAMPLE_OR_TEST, testModelDir } from './support/paths.js';
+import { startServer, type ServerProcess } from './support/serve.js';
+
+const TYPES = 'disease,chemical';
+let brokers: string;
+let modelDir: string;
+let documents: Document[];
+/** What the worker publishes with the model in-process. */
+let expected: Map<string, EntityRecord>;
+
+const span = (r: EntityRecord) => JSON.stringify([r.entity_id, r.doc_id, r.start, r.end, r.text, r.type, r.category, r.provenance]);
+
+/** Produces the documents, runs a worker with `model` until every document is annotated, and returns its outputs. */
+async function annotateThroughKafka(model: string, args: string[] = [], duringRun?: (worker: WorkerProcess, topics: Topics) => Promise<void>) {
+  const topics = await freshTopics(brokers, 2);
+  await produce(brokers, topics.documents, documents.map((d) => ({ key: d.id, value: framedDocument(d) })));
+  const worker = await startWorker(brokers, topics, ['--model', model, '--types', TYPES, '--group-id', `g-${topics.documents}`, ...args]);
+  try {
+    await duringRun?.(worker, topics);
+    const annotated = await readUntil(brokers, topics.annotated,
+      (r) => new Set(r.map((m) => decodeAnnotatedDocument(avroBody(m.value)).document.id)).size >= documents.length,
+      { timeoutMs: 180_000 });
+    const ids = new Set(annotated.map((m) => decodeAnnotatedDocument(avroBody(m.value)).document.id));
+    assert.equal(ids.size, documents.length, `every document annotated:\n${worker.output()}`);
+    const entities = (await readUntil(brokers, topics.entities, () => false, { timeoutMs: 3000 }))
+      .map((m) => decodeEntityRecord(avroBody(m.value)));
+    const metrics = await worker.metrics();
+    assert.equal(await stopWorker(worker), 0, worker.output());
+    return { entities: new Map(entities.map((e) => [span(e), e])), metrics };
+  } finally {
+    worker.child.kill('SIGKILL');
+  }
+}
+
+function assertSameEntities(got: Map<string, EntityRecord>): void {
+  assert.ok(expected.size > 20, `the test model finds entities (${expected.size})`);
+  assert.deepEqual([...got.keys()].sort(), [...expected.keys()].sort());
+  for (const [key, entity] of got) {
+    assert.ok(Math.abs(entity.confidence! - expected.get(key)!.confidence!) <= 1e-4 * Math.max(1e-30, expected.get(key)!.confidence!) + 1e-9,
+      `confidence of ${key}`);
+  }
+}
+
+async function stopServer(server: ServerProcess): Promise<void> {
+  server.child.kill('SIGTERM');
+  await server.exited;
+}
+
+before(async () => {
+  brokers = await suiteBrokers();
+  modelDir = await testModelDir();
+  documents = (await readCorpus(NCBI_SAMPLE_OR_TEST, 'pubtator')).documents.slice(0, 8);
+  expected = (await annotateThroughKafka(modelDir)).entities;
+});
+
+describe('worker with a remote inference server', () => {
+  test('remote: gives the same entities as in-process inference', async () => {
+    const server = await startServer(modelDir, ['--inference-workers', '1']);
+    try {
+      const { entities, metrics } = await annotateThroughKafka(`remote:${server.url}`);
+      assertSameEntities(entities);
+      assert.equal(metricValue(metrics, 'bioner_documents_total', { outcome: 'annotated' }), documents.length);
+      const served = await server.metrics();
+      assert.ok(metricValue(served, 'bioner_inference_requests_total', { endpoint: 'answers', code: '200' })! > 0);
+    } finally {
+      await stopServer(server);
+    }
+  });
+
+  test('openai: drives conv_term over /v1/chat/completions and finds what the server finds unconstrained', async () => {
+    // Unconstrained answers of random weights run to the token bound: a short bound keeps this quick.
+    const server = await startServer(modelDir, ['--inference-workers', '1', '--constrained', 'false', '--max-new-tokens', '16']);
+    try {
+      const viaChat = await annotateThroughKafka(`openai:${server.url}/v1`, ['--max-new-tokens', '16']);
+      const viaNative = await annotateThroughKafka(`remote:${server.url}`);
+      assert.ok(viaNative.entities.size > 0);
+      // Chat completions carry no token probabilities, so their entities have no confidence.
+      const strip = (m: Map<string, EntityRecord>) => [...m.values()].map((e) => span({ ...e, confidence: null })).sort();
+      assert.deepEqual(strip(viaChat.entities), strip(viaNative.entities));
+      const served = await server.metrics();
+      assert.ok(metricValue(served, 'bioner_inference_requests_total', { endpoint: 'chat_completions', code: '200' })! > 0);
+    } finally {
+      await stopServer(server);
+    }
+  });
+
+  test('overload: the server answers 429/503, the worker backs off and still annotates everything', async () => {
+    const server = await startServer(modelDir, ['--inference-workers', '1', '--max-queued', '6', '--max-queued-per-client', '4']);
+    try {
+      const { entities, metrics } = await annotateThroughKafka(`remote:${server.url}`, ['--concurrency', '8', '--batch-size', '2']);
+      const served = await server.metrics();
+      const refused = (metricValue(served, 'bioner_inference_requests_total', { endpoint: 'answers', code: '429' }) ?? 0) +
+        (metricValue(served, 'bioner_inference_requests_total', { endpoint: 'answers', code: '503' }) ?? 0);
+      assert.ok(refused > 0, 'the server refused some requests');
+      assertSameEntities(entities);
+      assert.equal(metricValue(metrics, 'bioner_dead_letters_total', { reason: 'processing_failed' }) ?? 0, 0);
+    } finally {
+      await stopServer(server);
+    }
+  });
+
+  test('killing the server mid-stream loses nothing once it is back', async () => {
+    let server = await startServer(modelDir, ['--inference-workers', '1']);
+    try {
+      const { entities, metrics } = await annotateThroughKafka(`remote:${server.url}`, [], async (_, topics) => {
+        await readUntil(brokers, topics.annotated, (r) => r.length >= 2, { timeoutMs: 60_000 });
+        server.child.kill('SIGKILL');
+        await server.exited;
+        await new Promise((r) => setTimeout(r, 3000));
+        server = await startServer(modelDir, ['--inference-workers', '1'], server.port);
+      });
+      assertSameEntities(entities);
+      assert.equal(metricValue(metrics, 'bioner_dead_letters_total', { reason: 'processing_failed' }) ?? 0, 0);
+      assert.ok(metricValue(metrics, 'bioner_inference_unavailable_total')! > 0, 'the worker saw the server gone');
+    } finally {
+      await stopServer(server);
+    }
+  });
+});
