@@ -4,7 +4,8 @@ import { hostname } from 'node:os';
 import { DEFAULT_POOL_OPTIONS } from '../inference/remote/endpoint-pool.js';
 import { DEFAULT_TOPICS } from '../kafka/topics.js';
 import { StreamWorker, type WorkerConfig } from '../pipeline/stream-worker.js';
-import { oneOf, parseOptions, positiveInt, UsageError } from './args.js';
+import { envBackedOptions, oneOf, UsageError } from './args.js';
+import { onShutdown, untilShutdown } from './shutdown.js';
 
 const USAGE = `usage: bioner-stream run [options]     (each option also reads BIONER_<OPTION>, e.g. BIONER_BROKERS)
 
@@ -46,13 +47,8 @@ const FLAGS = [
   'inference-timeout-ms', 'inference-token', 'shutdown-timeout-ms', 'session-timeout-ms',
 ] as const;
 
-type Flag = (typeof FLAGS)[number];
-
 export function workerConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): WorkerConfig {
-  const args = parseOptions(argv, Object.fromEntries(FLAGS.map((f) => [f, { type: 'string' as const }])), USAGE);
-  const get = (flag: Flag): string | undefined =>
-    args[flag] ?? env[`BIONER_${flag.toUpperCase().replace(/-/g, '_')}`];
-  const int = (flag: Flag, fallback: number) => positiveInt(get(flag), fallback, `--${flag}`);
+  const { get, int } = envBackedOptions(argv, FLAGS, USAGE, env);
   const list = (value: string) => value.split(',').map((s) => s.trim()).filter(Boolean);
 
   const model = get('model');
@@ -102,18 +98,12 @@ export function workerConfig(argv: string[], env: NodeJS.ProcessEnv = process.en
 
 export async function runCommand(argv: string[]): Promise<void> {
   const config = workerConfig(argv);
-  let stopping: Promise<void> | undefined;
-  const stop = (code: number) => {
-    if (stopping) return process.exit(code || 1); // a second signal: stop now
-    // Bounded: whatever happens, the process is gone shortly after the drain time.
-    setTimeout(() => process.exit(code || 1), config.shutdownTimeoutMs + 5000).unref();
-    stopping = worker.stop(config.shutdownTimeoutMs).then(() => process.exit(code));
-  };
-  const worker = await StreamWorker.start(config, (error) => {
+  let worker: StreamWorker | undefined;
+  // A signal while the worker starts exits at once: nothing is consumed yet.
+  const shutdown = onShutdown(config.shutdownTimeoutMs, async () => worker?.stop(config.shutdownTimeoutMs));
+  worker = await StreamWorker.start(config, (error) => {
     console.error(`bioner-stream run: fatal: ${(error as Error)?.message ?? error}`);
-    stop(1);
+    shutdown(1);
   });
-  process.on('SIGTERM', () => stop(0));
-  process.on('SIGINT', () => stop(0));
-  await new Promise(() => undefined); // runs until a signal
+  await untilShutdown();
 }

@@ -4,6 +4,7 @@ import { DEFAULT_ENGINE_OPTIONS } from '../inference/onnx/onnx-backend.js';
 import { CLIENT_HEADER } from '../inference/remote/answer-protocol.js';
 import { InferenceServer, type ServeConfig } from '../serving/inference-server.js';
 import { envBackedOptions, oneOf, UsageError } from './args.js';
+import { onShutdown, untilShutdown } from './shutdown.js';
 
 const USAGE = `usage: bioner-stream serve [options]     (each option also reads BIONER_<OPTION>, e.g. BIONER_MODEL)
 
@@ -68,15 +69,6 @@ export function serveConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
 export async function serveCommand(argv: string[]): Promise<void> {
   const config = serveConfig(argv);
   const server = await InferenceServer.start(config);
-  let draining = false;
-  const stop = () => {
-    if (draining) return process.exit(1); // a second signal: stop now
-    draining = true;
-    // Bounded: whatever happens, the process is gone shortly after the drain time.
-    setTimeout(() => process.exit(1), config.shutdownTimeoutMs + 5000).unref();
-    void server.drain(config.shutdownTimeoutMs).then(() => process.exit(0));
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
-  await new Promise(() => undefined); // serves until a signal
+  onShutdown(config.shutdownTimeoutMs, () => server.drain(config.shutdownTimeoutMs));
+  await untilShutdown();
 }
