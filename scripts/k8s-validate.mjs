@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { ensureKustomize, kustomizeBuild, KUSTOMIZE_VERSION } from './k8s/kustomize.mjs';
 import {
-  checkDockerfile, checkFields, checkRuntimeDependencies, checkSchemas, checkWiring, readProject, SERVER_METRICS,
+  checkDockerfile, checkFields, checkRuntimeDependencies, checkSchemas, checkWiring, readProject,
 } from './k8s/validate.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -72,8 +72,6 @@ say(`runtime deps  ${dependencies.length ? plural(dependencies.length, 'problem'
 for (const problem of dependencies) say(`  ✗ ${problem}`);
 failures += dockerfile.problems.length + dependencies.length;
 
-const pending = SERVER_METRICS.filter((m) => !project.metrics.has(m));
-if (pending.length) say(`note          expected from \`bioner-stream serve\`, not yet in src/: ${pending.join(', ')}`);
 say(`${failures ? `FAILED: ${failures} invalid` : 'OK'} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 process.exit(failures ? 1 : 0);
 

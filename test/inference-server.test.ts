@@ -106,9 +106,9 @@ describe('inference server', () => {
     assert.equal((await fetch(url('/readyz'))).status, 200);
     const metrics = await (await fetch(url('/metrics'))).text();
     assert.equal(metricValue(metrics, 'bioner_inference_queue_depth'), 0);
-    assert.ok(metricValue(metrics, 'bioner_inference_batch_size_count', { endpoint: 'answers' })! >= 2);
+    assert.ok(metricValue(metrics, 'bioner_server_batch_size_count', { endpoint: 'answers' })! >= 2);
     assert.ok(metricValue(metrics, 'bioner_generated_tokens_total')! > 0);
-    assert.equal(metricValue(metrics, 'bioner_inference_requests_total', { endpoint: 'answers', code: '401' }), 1);
+    assert.equal(metricValue(metrics, 'bioner_server_requests_total', { endpoint: 'answers', code: '401' }), 1);
   });
 });
 
@@ -151,8 +151,8 @@ describe('inference server under load and shutdown', () => {
       assert.deepEqual([(await first).status, (await second).status], [200, 200]);
       assert.equal((await send('c', 1)).status, 200, 'serving again once the queue has room');
       const metrics = await (await fetch(url('/metrics'))).text();
-      assert.equal(metricValue(metrics, 'bioner_inference_rejected_total', { reason: 'queue_full' }), 1);
-      assert.equal(metricValue(metrics, 'bioner_inference_rejected_total', { reason: 'client_over_share' }), 1);
+      assert.equal(metricValue(metrics, 'bioner_server_rejected_total', { reason: 'queue_full' }), 1);
+      assert.equal(metricValue(metrics, 'bioner_server_rejected_total', { reason: 'client_over_share' }), 1);
     } finally {
       await server.drain(5000);
     }

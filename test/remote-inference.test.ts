@@ -74,7 +74,7 @@ describe('worker with a remote inference server', () => {
       assertSameEntities(entities);
       assert.equal(metricValue(metrics, 'bioner_documents_total', { outcome: 'annotated' }), documents.length);
       const served = await server.metrics();
-      assert.ok(metricValue(served, 'bioner_inference_requests_total', { endpoint: 'answers', code: '200' })! > 0);
+      assert.ok(metricValue(served, 'bioner_server_requests_total', { endpoint: 'answers', code: '200' })! > 0);
     } finally {
       await stopServer(server);
     }
@@ -91,7 +91,7 @@ describe('worker with a remote inference server', () => {
       const strip = (m: Map<string, EntityRecord>) => [...m.values()].map((e) => span({ ...e, confidence: null })).sort();
       assert.deepEqual(strip(viaChat.entities), strip(viaNative.entities));
       const served = await server.metrics();
-      assert.ok(metricValue(served, 'bioner_inference_requests_total', { endpoint: 'chat_completions', code: '200' })! > 0);
+      assert.ok(metricValue(served, 'bioner_server_requests_total', { endpoint: 'chat_completions', code: '200' })! > 0);
     } finally {
       await stopServer(server);
     }
@@ -102,8 +102,8 @@ describe('worker with a remote inference server', () => {
     try {
       const { entities, metrics } = await annotateThroughKafka(`remote:${server.url}`, ['--concurrency', '8', '--batch-size', '2']);
       const served = await server.metrics();
-      const refused = (metricValue(served, 'bioner_inference_requests_total', { endpoint: 'answers', code: '429' }) ?? 0) +
-        (metricValue(served, 'bioner_inference_requests_total', { endpoint: 'answers', code: '503' }) ?? 0);
+      const refused = (metricValue(served, 'bioner_server_requests_total', { endpoint: 'answers', code: '429' }) ?? 0) +
+        (metricValue(served, 'bioner_server_requests_total', { endpoint: 'answers', code: '503' }) ?? 0);
       assert.ok(refused > 0, 'the server refused some requests');
       assertSameEntities(entities);
       assert.equal(metricValue(metrics, 'bioner_dead_letters_total', { reason: 'processing_failed' }) ?? 0, 0);

@@ -29,13 +29,7 @@ const MODEL_MODULES = {
 };
 
 /** Secrets the operator creates outside git (docs/deployment.md, "Secrets"). */
-export const EXTERNAL_SECRETS = ['bioner-kafka-credentials'];
-
-/**
- * Metrics the manifests use that `bioner-stream serve` (issue 6) is to export. Each is accepted
- * before src/ declares it; the summary lists those still pending.
- */
-export const SERVER_METRICS = ['bioner_inference_queue_depth'];
+export const EXTERNAL_SECRETS = ['bioner-kafka-credentials', 'bioner-inference-token'];
 
 /** The worker's exit margin after its drain deadline (src/cli/run-command.ts). */
 const EXIT_MARGIN_S = 5;
@@ -345,7 +339,7 @@ function checkImage(image, report) {
 /** The bioner_ metric names in a PromQL expression that the project does not export. */
 function unknownMetrics(expr, project) {
   const names = new Set(expr.match(/\bbioner_[a-z0-9_]+/g) ?? []);
-  const known = (name) => project.metrics.has(name) || SERVER_METRICS.includes(name);
+  const known = (name) => project.metrics.has(name);
   return [...names].filter((name) => !known(name) && !known(name.replace(/_(bucket|sum|count)$/, '')));
 }
 
