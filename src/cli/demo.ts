@@ -3,10 +3,10 @@
 // outputs back, prints a summary, and stops everything.
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { readAnnotated } from '../consumers/annotated-reader.js';
 import { readCorpus } from '../corpora/index.js';
-import { decodeAnnotatedDocument, documentType, toAvroDocument } from '../domain/avro.js';
+import { documentType, toAvroDocument } from '../domain/avro.js';
 import type { AnnotatedDocument, Document } from '../domain/types.js';
-import { avroBody } from '../domain/wire-format.js';
 import { ensureDefaultModel } from '../inference/default-model.js';
 import { createKafka } from '../kafka/connection.js';
 import { DEFAULT_TOPICS, ensureTopics } from '../kafka/topics.js';
@@ -60,7 +60,8 @@ async function main(): Promise<void> {
     await producer.disconnect();
 
     step('reading the annotated documents back');
-    const annotated = await readAnnotated(kafka, documents.length);
+    const annotated = await readAnnotated(kafka, DEFAULT_TOPICS.annotated, documents.length,
+      (n) => process.stderr.write(`\r  ${n}/${documents.length} documents annotated${n === documents.length ? '\n' : ''}`));
     const seconds = (Date.now() - started) / 1000;
     printSummary(annotated, seconds, parsePrometheusText(await worker.metrics.registry.metrics()));
   } finally {
@@ -92,26 +93,6 @@ function workerConfig(bootstrap: string, model: string): WorkerConfig {
     shutdownTimeoutMs: 10_000,
     sessionTimeoutMs: 30_000,
   };
-}
-
-async function readAnnotated(kafka: ReturnType<typeof createKafka>, expected: number): Promise<AnnotatedDocument[]> {
-  const consumer = kafka.consumer({ groupId: `bioner-demo-reader-${Date.now()}` });
-  const received = new Map<string, AnnotatedDocument>();
-  await consumer.connect();
-  await consumer.subscribe({ topic: DEFAULT_TOPICS.annotated, fromBeginning: true });
-  await new Promise<void>((resolve) => {
-    void consumer.run({
-      eachMessage: async ({ message }) => {
-        const annotated = decodeAnnotatedDocument(avroBody(message.value!));
-        received.set(annotated.document.id, annotated);
-        process.stderr.write(`\r  ${received.size}/${expected} documents annotated`);
-        if (received.size >= expected) resolve();
-      },
-    });
-  });
-  process.stderr.write('\n');
-  await consumer.disconnect();
-  return [...received.values()];
 }
 
 function printSummary(annotated: AnnotatedDocument[], seconds: number, metrics: ReturnType<typeof parsePrometheusText>): void {

@@ -1,15 +1,13 @@
 // Helpers for the tests that talk to a real Kafka broker: the suite's broker (started by
 // scripts/run-tests.mjs) or one of a test's own, a worker process, producers and readers.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import { Kafka, logLevel, type IHeaders, type KafkaMessage } from 'kafkajs';
 import { documentType, toAvroDocument } from '../../src/domain/avro.js';
 import type { Document } from '../../src/domain/types.js';
 import { ensureTopics, type Topics } from '../../src/kafka/topics.js';
 import { parsePrometheusText, sampleValue } from '../../src/observability/prometheus-text.js';
 import { projectPath } from '../../src/project.js';
-import { CLI } from './paths.js';
+import { freePort, startCliProcess, stopCliProcess, type CliProcess } from '../../src/bench/cli-process.js';
 
 export interface Broker {
   bootstrap: string;
@@ -104,58 +102,20 @@ export async function readUntil(
   return received;
 }
 
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+export { freePort };
 
-export interface WorkerProcess {
-  child: ChildProcess;
-  metricsPort: number;
-  output: () => string;
-  metrics(): Promise<string>;
-  /** Resolves with the exit code. */
-  exited: Promise<number | null>;
-}
+export type WorkerProcess = CliProcess;
 
 /** Starts `bioner-stream run` as a real process and waits until /readyz says it is ready. */
 export async function startWorker(brokers: string, topics: Topics, args: string[], env: NodeJS.ProcessEnv = {}): Promise<WorkerProcess> {
-  const metricsPort = await freePort();
-  const child = spawn(process.execPath, [CLI, 'run', '--brokers', brokers,
+  const port = await freePort();
+  return startCliProcess(['run', '--brokers', brokers,
     '--input-topic', topics.documents, '--entities-topic', topics.entities,
     '--annotated-topic', topics.annotated, '--dlq-topic', topics.deadLetters,
-    '--metrics-port', String(metricsPort), '--session-timeout-ms', '10000', ...args], {
-    env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', (d) => (output += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const url = (path: string) => `http://127.0.0.1:${metricsPort}${path}`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`worker exited early (${child.exitCode}):\n${output}`);
-    if (Date.now() > deadline) throw new Error(`worker not ready after 60 s:\n${output}`);
-    const ready = await fetch(url('/readyz')).then((r) => r.ok, () => false);
-    if (ready) break;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  return {
-    child, metricsPort, exited,
-    output: () => output,
-    metrics: () => fetch(url('/metrics')).then((r) => r.text()),
-  };
+    '--metrics-port', String(port), '--session-timeout-ms', '10000', ...args], port, env);
 }
 
-/** Sends SIGTERM and waits for the exit code. */
-export async function stopWorker(worker: WorkerProcess): Promise<number | null> {
-  if (worker.child.exitCode !== null) return worker.child.exitCode;
-  worker.child.kill('SIGTERM');
-  return worker.exited;
-}
+export const stopWorker = stopCliProcess;
 
 /** One sample's value from /metrics, by name and exact label set; the text must parse. */
 export function metricValue(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
