@@ -7,7 +7,12 @@ import { readCorpus } from '../src/corpora/index.js';
 import { decodeAnnotatedDocument, decodeEntityRecord } from '../src/domain/avro.js';
 import type { Document, EntityRecord } from '../src/domain/types.js';
 import { avroBody } from '../src/domain/wire-format.js';
+import { DEFAULT_ENGINE_OPTIONS } from '../src/inference/onnx/onnx-backend.js';
+import { OpenAiBackend } from '../src/inference/remote/openai-backend.js';
+import { RemoteBackend } from '../src/inference/remote/remote-backend.js';
 import type { Topics } from '../src/kafka/topics.js';
+import { loadPromptTemplate } from '../src/stages/build-prompt.js';
+import { splitSentences } from '../src/stages/split-sentences.js';
 import {
   framedDocument, freshTopics, metricValue, produce, readUntil, startWorker, stopWorker, suiteBrokers, type WorkerProcess,
 } from './support/kafka.js';
@@ -80,19 +85,23 @@ describe('worker with a remote inference server', () => {
     }
   });
 
-  test('openai: drives conv_term over /v1/chat/completions and finds what the server finds unconstrained', async () => {
-    // Unconstrained answers of random weights run to the token bound: a short bound keeps this quick.
-    const server = await startServer(modelDir, ['--inference-workers', '1', '--constrained', 'false', '--max-new-tokens', '16']);
+  test('openai: conv_term driven turn by turn over /v1/chat/completions answers as the native endpoint does', async () => {
+    // Unconstrained, so that both paths run the same greedy decoding; two types, so the second
+    // turn shows that the client carried the first answer.
+    const server = await startServer(modelDir, ['--inference-workers', '1', '--constrained', 'false']);
+    const template = loadPromptTemplate('conv_term');
+    const viaChat = await OpenAiBackend.connect(`openai:${server.url}/v1`, template, { maxNewTokens: DEFAULT_ENGINE_OPTIONS.maxNewTokens });
+    const viaNative = await RemoteBackend.connect(`remote:${server.url}`, template);
     try {
-      const viaChat = await annotateThroughKafka(`openai:${server.url}/v1`, ['--max-new-tokens', '16']);
-      const viaNative = await annotateThroughKafka(`remote:${server.url}`);
-      assert.ok(viaNative.entities.size > 0);
-      // Chat completions carry no token probabilities, so their entities have no confidence.
-      const strip = (m: Map<string, EntityRecord>) => [...m.values()].map((e) => span({ ...e, confidence: null })).sort();
-      assert.deepEqual(strip(viaChat.entities), strip(viaNative.entities));
+      const queries = splitSentences(documents[0]!).slice(0, 4).map((sentence) => ({ sentence, types: ['disease', 'chemical'] }));
+      const chat = await viaChat.answer(queries);
+      assert.equal(viaChat.modelId, modelDir);
+      assert.deepEqual(chat, (await viaNative.answer(queries)).map((answers) => answers.map(({ type, raw }) => ({ type, raw }))));
+      assert.equal(new Set(chat.flat().map((a) => a.raw)).size, 8, 'eight different answers: a wrong history would show');
       const served = await server.metrics();
-      assert.ok(metricValue(served, 'bioner_server_requests_total', { endpoint: 'chat_completions', code: '200' })! > 0);
+      assert.equal(metricValue(served, 'bioner_server_requests_total', { endpoint: 'chat_completions', code: '200' }), 8);
     } finally {
+      await Promise.all([viaChat.close(), viaNative.close()]);
       await stopServer(server);
     }
   });
