@@ -128,8 +128,10 @@ async function runBroker({ port, controllerPort, dataDir, logFile, detached }) {
     child.once('error', (err) => resolveExit(`could not run ${JAVA} (${err.code})`));
     child.once('exit', (code, signal) => resolveExit(`java exited (${signal ?? code})`));
   });
-  if (detached) child.unref();
-  else if (child.pid) liveChildren.add(child.pid);
+  // Never what keeps the owner alive: a test file that is done exits (its 'beforeExit' stops the
+  // broker), and the exit hook below kills one left running.
+  child.unref();
+  if (!detached && child.pid) liveChildren.add(child.pid);
 
   const bootstrap = `localhost:${port}`;
   const probing = new AbortController();
