@@ -4,6 +4,7 @@
 // SIGTERM: not ready, no new work, queued work finished, then exit.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { deadline } from '../deadline.js';
 import type { Answer } from '../domain/types.js';
 import { QueueFullError } from '../inference/batch-scheduler.js';
 import type { Completion } from '../inference/onnx/chat-completion.js';
@@ -218,8 +219,12 @@ export class InferenceServer {
       if (!response.writableFinished) hangUp.abort(new Error('client closed the connection'));
     });
     const client = String(request.headers[CLIENT_HEADER] ?? request.socket.remoteAddress ?? '');
-    const signal = AbortSignal.any([hangUp.signal, AbortSignal.timeout(this.config.requestTimeoutMs)]);
-    return this.scheduler!.submit(jobs, { client, signal });
+    const timeout = deadline(this.config.requestTimeoutMs, hangUp.signal);
+    try {
+      return await this.scheduler!.submit(jobs, { client, signal: timeout.signal });
+    } finally {
+      timeout.clear();
+    }
   }
 
   private httpError(error: unknown): HttpError {

@@ -3,6 +3,7 @@
 // backoff; permanent failures reported at once, since no server would answer differently.
 import { setTimeout as sleep } from 'node:timers/promises';
 import PQueue from 'p-queue';
+import { deadline } from '../../deadline.js';
 import { InferenceUnavailableError } from '../model-backend.js';
 import type { ErrorBody } from './answer-protocol.js';
 import { CircuitBreaker, DEFAULT_BREAKER_OPTIONS, type CircuitBreakerOptions } from './circuit-breaker.js';
@@ -118,18 +119,21 @@ export class EndpointPool {
     const url = endpoint.url + request.path;
     let response: Response;
     let body: string;
+    const timeout = deadline(this.options.timeoutMs, this.closing.signal);
     try {
       response = await fetch(url, {
         method: request.method,
         headers: { accept: 'application/json', ...this.headers, ...request.headers },
         body: request.body,
-        signal: AbortSignal.any([AbortSignal.timeout(this.options.timeoutMs), this.closing.signal]),
+        signal: timeout.signal,
       });
       body = await response.text();
     } catch (error) {
       this.closing.signal.throwIfAborted();
       endpoint.breaker.failed();
       return { kind: 'transient', endpoint, cause: `${url}: ${this.describe(error)}` };
+    } finally {
+      timeout.clear();
     }
     const { status } = response;
     if (TRANSIENT_STATUSES.has(status) && status !== TOO_MANY_REQUESTS) endpoint.breaker.failed();
