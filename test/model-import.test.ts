@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import {
-  buildDecoderModel, decoderParameters, randomWeightSource, ropeInverseFrequencies,
+  buildDecoderModel, decoderParameters, randomWeightSource, ropeInverseFrequencies, TINY_DECODER_SHAPE,
   type DecoderConfig, type Llama3RopeScaling, type WeightTensor,
 } from '../src/inference/model-builder/index.js';
 import { importModel, QUANTISED_MODEL_FILE, readImportInfo } from '../src/inference/model-import/import-model.js';
@@ -20,12 +20,7 @@ import { memoryWeights, writeSafetensors, writeTinyGguf, type TestTensorType } f
 const LLAMA: DecoderConfig = {
   model_type: 'llama',
   vocab_size: 261, // tinyVocabulary(): 256 bytes, 2 merges, 3 special tokens
-  hidden_size: 64,
-  intermediate_size: 128,
-  num_hidden_layers: 2,
-  num_attention_heads: 4,
-  num_key_value_heads: 2,
-  head_dim: 16,
+  ...TINY_DECODER_SHAPE,
   rms_norm_eps: 1e-5,
   rope_theta: 10_000,
   tie_word_embeddings: true,

@@ -27,7 +27,7 @@ export interface SubmitOptions {
   signal?: AbortSignal;
 }
 
-/** The queue cannot take the items now: `server` when it is full, `client` when the caller is over its share. */
+/** The queue cannot take the items now: `server` when it is full, `client` when the caller is over its share, `draining` when it is shutting down. */
 export class QueueFullError extends Error {
   constructor(readonly scope: 'server' | 'client' | 'draining', message: string) {
     super(message);

@@ -1,6 +1,5 @@
 // /metrics for Prometheus, /healthz for liveness, /readyz for readiness (Kubernetes probes).
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 
 export interface HealthSource {
@@ -30,5 +29,3 @@ export async function startHttpServer(port: number, registry: Registry, health: 
   });
   return server;
 }
-
-export const listeningPort = (server: Server): number => (server.address() as AddressInfo).port;

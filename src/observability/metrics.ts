@@ -4,7 +4,8 @@ import type { InferenceCounters } from '../inference/model-backend.js';
 
 /** LLM batches take from tens of milliseconds (oracle, GPU) to minutes (CPU, long documents). */
 const LLM_LATENCY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 80, 160, 320];
-const BATCH_SIZE_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128];
+/** Batch sizes, for the workers' batches and the server's. */
+export const BATCH_SIZE_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128];
 
 export class WorkerMetrics {
   readonly registry = new Registry();

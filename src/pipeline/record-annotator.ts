@@ -37,7 +37,7 @@ class Rejected extends Error {
   }
 }
 
-export class AbandonedError extends Error {}
+class AbandonedError extends Error {}
 
 export class RecordAnnotator {
   constructor(private readonly options: RecordAnnotatorOptions) {}

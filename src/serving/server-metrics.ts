@@ -3,9 +3,9 @@
 // batches; the token counters share the workers' names, so sums over pods count every token once
 // (a worker with a remote model counts none).
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { BATCH_SIZE_BUCKETS } from '../observability/metrics.js';
 
 const LATENCY_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 80, 160];
-const BATCH_SIZE_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128];
 
 export type Endpoint = 'answers' | 'chat_completions' | 'models' | 'unknown';
 

@@ -100,16 +100,18 @@ const QWEN2_FAMILY = {
   eos_token_id: QWEN_IM_END_ID,
 } as const;
 
-/** Tiny Qwen2-shaped model for tests: real tokenizer vocabulary, random weights. */
-export const TINY_QWEN2_CONFIG: DecoderConfig = {
-  ...QWEN2_FAMILY,
+/** The layer shape of the tiny test models: fast to build and run, still grouped-query attention. */
+export const TINY_DECODER_SHAPE = {
   hidden_size: 64,
   intermediate_size: 128,
   num_hidden_layers: 2,
   num_attention_heads: 4,
   num_key_value_heads: 2,
   head_dim: 16,
-};
+} as const;
+
+/** Tiny Qwen2-shaped model for tests: real tokenizer vocabulary, random weights. */
+export const TINY_QWEN2_CONFIG: DecoderConfig = { ...QWEN2_FAMILY, ...TINY_DECODER_SHAPE };
 
 /** The shape of Qwen2.5-0.5B(-Instruct), for benchmarks with random weights. */
 export const QWEN25_05B_SHAPE_CONFIG: DecoderConfig = {
