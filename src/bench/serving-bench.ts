@@ -54,21 +54,25 @@ const kafka = new Kafka({ brokers: [broker.bootstrap], clientId: 'bioner-bench',
 
 console.error(`serving bench: ${documents.length} documents from ${input}, model ${model}, ${inferenceWorkers} inference threads, ` +
   `${availableParallelism()} cores, load ${loadavg()[0]!.toFixed(1)}`);
-const rows: { setup: Setup; seconds: number; sentences: number; serverBatch?: number }[] = [];
+const rows: { setup: Setup; seconds: number; sentences: number; served?: { batches: number; queries: number } }[] = [];
 try {
-  for (const setup of SETUPS) rows.push({ setup, ...(await measure(setup, documents)) });
+  for (const setup of SETUPS) {
+    rows.push({ setup, ...(await measure(setup, documents)) });
+    console.error(`${setup.name}: ${rows.at(-1)!.seconds.toFixed(1)} s`);
+  }
 } finally {
   await broker.stop();
   await rm(dataDir, { recursive: true, force: true });
 }
 
 const base = rows[0]!;
-console.log(`\n| setup | documents/s | sentences/s | × in-process | server batch (mean) |`);
-console.log(`|---|--:|--:|--:|--:|`);
-for (const row of rows) {
-  const docsPerSecond = documents.length / row.seconds;
-  console.log(`| ${row.setup.name} | ${docsPerSecond.toFixed(2)} | ${(row.sentences / row.seconds).toFixed(1)} | ` +
-    `${(base.seconds / row.seconds).toFixed(2)} | ${row.serverBatch?.toFixed(1) ?? ''} |`);
+// More queries served than sentences is work done twice (after a rebalance or a retry).
+console.log(`\n| setup | documents/s | sentences/s | × in-process | server batch (mean) | queries served / sentences |`);
+console.log(`|---|--:|--:|--:|--:|--:|`);
+for (const { setup, seconds, sentences, served } of rows) {
+  const batch = served ? (served.queries / Math.max(1, served.batches)).toFixed(1) : '';
+  console.log(`| ${setup.name} | ${(documents.length / seconds).toFixed(2)} | ${(sentences / seconds).toFixed(1)} | ` +
+    `${(base.seconds / seconds).toFixed(2)} | ${batch} | ${served ? `${served.queries} / ${sentences}` : ''} |`);
 }
 
 /** Seconds from producing the documents to the last AnnotatedDocument, with the workers (and server) ready. */
@@ -112,7 +116,7 @@ async function measure(setup: Setup, docs: Document[]) {
     const served = parsePrometheusText(await processes[0]!.metrics());
     const batches = sampleValue(served, 'bioner_server_batch_size_count', { endpoint: 'answers' }) ?? 0;
     const queries = sampleValue(served, 'bioner_server_batch_size_sum', { endpoint: 'answers' }) ?? 0;
-    return { seconds, sentences, serverBatch: queries / Math.max(1, batches) };
+    return { seconds, sentences, served: { batches, queries } };
   } finally {
     for (const process of processes.reverse()) await stopCliProcess(process);
   }

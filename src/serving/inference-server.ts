@@ -108,8 +108,8 @@ export class InferenceServer {
     this.ready = false;
     log('draining', { queued: this.scheduler?.queued ?? 0, timeoutMs });
     let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
-    await Promise.race([this.scheduler?.drain(), deadline]);
+    const timedOut = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+    await Promise.race([this.scheduler?.drain(), timedOut]);
     clearTimeout(timer);
     await new Promise<void>((resolve) => {
       this.http.close(() => resolve());
