@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { BatchScheduler, QueueFullError, type SchedulerOptions } from '../src/inference/batch-scheduler.js';
+import { BatchScheduler, QueueFullError, QueueTimeoutError, type SchedulerOptions } from '../src/inference/batch-scheduler.js';
 
 interface Item {
   key: string;
@@ -114,6 +114,25 @@ test('an aborted submission withdraws its waiting items and rejects with the rea
   assert.deepEqual(batches[1], ['k0']);
   await release();
   await Promise.all([busy, kept]);
+});
+
+test('a submission whose items have not all started within its queue timeout is withdrawn', async () => {
+  const { s, batches, release } = scheduler({ maxWaitMs: 0, batchSize: 2 });
+  const busy = s.submit(items('x', 'busy', 1));
+  const late = s.submit(items('disease', 'late', 3), { queueTimeoutMs: 50 });
+  await assert.rejects(late, (e: unknown) => e instanceof QueueTimeoutError && /not started within 50 ms/.test(e.message));
+  assert.equal(s.queued, 0);
+  await release();
+  await busy;
+  assert.deepEqual(batches, [['busy0']]);
+});
+
+test('once all its items have started, a submission runs to the end past its queue timeout', async () => {
+  const { s, release } = scheduler({ maxWaitMs: 0 });
+  const started = s.submit(items('disease', 'a', 2), { queueTimeoutMs: 20 });
+  await new Promise((r) => setTimeout(r, 60));
+  await release();
+  assert.deepEqual(await started, ['answer a0', 'answer a1']);
 });
 
 test('a failed batch rejects its submissions and withdraws their other waiting items', async () => {

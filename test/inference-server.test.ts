@@ -25,7 +25,7 @@ let modelDir: string;
 async function serve(overrides: Partial<ServeConfig> = {}): Promise<{ server: InferenceServer; url: (path: string) => string }> {
   const server = await InferenceServer.start({
     model: modelDir, host: '127.0.0.1', port: 0, executionProvider: 'cpu', inferenceWorkers: 1,
-    batchSize: 8, batchWaitMs: 5, maxQueued: 64, maxQueuedPerClient: 32, requestTimeoutMs: 30_000,
+    batchSize: 8, batchWaitMs: 5, maxQueued: 64, maxQueuedPerClient: 32, queueTimeoutMs: 30_000,
     maxBodyBytes: 64 * 1024, answers: { inferenceMode: 'reuse', constrained: false, maxNewTokens: MAX_NEW_TOKENS },
     maxCompletionTokens: 32, ...overrides,
   });
@@ -158,12 +158,12 @@ describe('inference server under load and shutdown', () => {
     }
   });
 
-  test('a request past its timeout gets 503 and its waiting work is withdrawn', async () => {
-    const { server, url } = await serve({ batchWaitMs: 2000, requestTimeoutMs: 300 });
+  test('a request whose work has not started within the queue timeout gets 503, and that work is withdrawn', async () => {
+    const { server, url } = await serve({ batchWaitMs: 2000, queueTimeoutMs: 300 });
     try {
       const response = await post(url(ANSWERS_PATH), { template, queries: [query(TEXTS[0]!)] });
       assert.equal(response.status, 503);
-      assert.match(((await response.json()) as { error: { message: string } }).error.message, /within 300 ms/);
+      assert.match(((await response.json()) as { error: { message: string } }).error.message, /not started within 300 ms/);
       const metrics = await (await fetch(url('/metrics'))).text();
       assert.equal(metricValue(metrics, 'bioner_inference_queue_depth'), 0);
     } finally {

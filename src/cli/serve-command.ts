@@ -21,7 +21,7 @@ greedy), GET /v1/models, /healthz, /readyz (model loaded and warmed up, not drai
   --batch-wait-ms N              longest wait for a batch to fill (default 10)
   --max-queued N                 waiting queries and chats before 503 (default 1024)
   --max-queued-per-client N      waiting per client (header ${CLIENT_HEADER} or address) before 429 (default 256)
-  --request-timeout-ms N         request to reply, queueing included, before 503 (default 60000)
+  --queue-timeout-ms N           wait for a request's work to start before 503 (default 60000)
   --max-body-bytes N             larger request bodies get 413 (default 1048576)
   --inference-token TOKEN        bearer token required on /v1/*; read it from a Secret (default none)
   --constrained true|false       native answers kept to lists of strings from the sentence (default true)
@@ -31,7 +31,7 @@ greedy), GET /v1/models, /healthz, /readyz (model loaded and warmed up, not drai
 
 const FLAGS = [
   'model', 'host', 'port', 'execution-provider', 'dtype', 'inference-workers', 'batch-size', 'batch-wait-ms',
-  'max-queued', 'max-queued-per-client', 'request-timeout-ms', 'max-body-bytes', 'inference-token', 'constrained',
+  'max-queued', 'max-queued-per-client', 'queue-timeout-ms', 'max-body-bytes', 'inference-token', 'constrained',
   'max-new-tokens', 'max-completion-tokens', 'shutdown-timeout-ms',
 ] as const;
 
@@ -53,7 +53,7 @@ export function serveConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     batchWaitMs: int('batch-wait-ms', 10),
     maxQueued: int('max-queued', 1024),
     maxQueuedPerClient: int('max-queued-per-client', 256),
-    requestTimeoutMs: int('request-timeout-ms', 60_000),
+    queueTimeoutMs: int('queue-timeout-ms', 60_000),
     maxBodyBytes: int('max-body-bytes', 1 << 20),
     ...(get('inference-token') ? { token: get('inference-token') } : {}),
     answers: {

@@ -2,7 +2,9 @@
 // forward pass) and are bound into a batch only when a runner is free, so batches grow while the
 // model is busy. A key's batch goes when it is full or its oldest item has waited `maxWaitMs`;
 // among ready keys the oldest goes first. Within a batch, clients take turns, so one client's
-// flood cannot starve another's trickle. The queue is bounded overall and per client.
+// flood cannot starve another's trickle. The queue is bounded overall and per client, and in
+// time: a submission may wait only so long for its items to start, but once they have all
+// started it runs to the end, since its answer is then paid for and close.
 
 export interface SchedulerOptions<I, R> {
   /** Runs one batch (all items share a key): one result per item, in order. */
@@ -25,6 +27,8 @@ export interface SubmitOptions {
   client?: string;
   /** Withdraws the items still waiting; the submission rejects with the signal's reason. */
   signal?: AbortSignal;
+  /** Rejects with QueueTimeoutError, withdrawing what still waits, if not every item has started by then. */
+  queueTimeoutMs?: number;
 }
 
 /** The queue cannot take the items now: `server` when it is full, `client` when the caller is over its share, `draining` when it is shutting down. */
@@ -34,9 +38,16 @@ export class QueueFullError extends Error {
   }
 }
 
+/** Some of a submission's items were still waiting when its queue timeout ran out. */
+export class QueueTimeoutError extends Error {}
+
 interface Submission<R> {
   results: R[];
+  /** Items without a result yet. */
   waiting: number;
+  /** Items not yet bound into a batch. */
+  unstarted: number;
+  expiry?: NodeJS.Timeout;
   settled: boolean;
   resolve: (results: R[]) => void;
   reject: (error: unknown) => void;
@@ -104,15 +115,21 @@ export class BatchScheduler<I, R> {
   }
 
   /** Queues all of `items` or none of them. */
-  submit(items: I[], { client = '', signal }: SubmitOptions = {}): Promise<R[]> {
+  submit(items: I[], { client = '', signal, queueTimeoutMs }: SubmitOptions = {}): Promise<R[]> {
     if (items.length === 0) return Promise.resolve([]);
     this.admit(items.length, client);
     signal?.throwIfAborted();
     return new Promise<R[]>((resolve, reject) => {
-      const submission: Submission<R> = { results: new Array(items.length), waiting: items.length, settled: false, resolve, reject };
+      const submission: Submission<R> = {
+        results: new Array(items.length), waiting: items.length, unstarted: items.length, settled: false, resolve, reject,
+      };
       const now = performance.now();
       items.forEach((item, index) => this.enqueue({ item, index, client, enqueuedAt: now, submission }));
       signal?.addEventListener('abort', () => this.fail(submission, signal.reason), { once: true });
+      if (queueTimeoutMs !== undefined) {
+        const expire = () => this.fail(submission, new QueueTimeoutError(`not started within ${queueTimeoutMs} ms`));
+        submission.expiry = setTimeout(expire, queueTimeoutMs);
+      }
       this.pump();
     });
   }
@@ -188,7 +205,10 @@ export class BatchScheduler<I, R> {
     const queue = this.queues.get(key)!;
     const batch = queue.take(this.options.batchSize);
     if (queue.size === 0) this.queues.delete(key);
-    for (const entry of batch) this.count(entry.client, -1);
+    for (const entry of batch) {
+      this.count(entry.client, -1);
+      if (--entry.submission.unstarted === 0) clearTimeout(entry.submission.expiry);
+    }
     this.runningBatches++;
     void this.run(batch).finally(() => {
       this.runningBatches--;
@@ -221,6 +241,7 @@ export class BatchScheduler<I, R> {
   private fail(submission: Submission<R>, error: unknown): void {
     if (submission.settled) return;
     submission.settled = true;
+    clearTimeout(submission.expiry);
     submission.reject(error);
     for (const [key, queue] of this.queues) {
       for (const [client, waiting] of queue.byClient) {

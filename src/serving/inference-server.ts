@@ -4,9 +4,8 @@
 // SIGTERM: not ready, no new work, queued work finished, then exit.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { deadline } from '../deadline.js';
 import type { Answer } from '../domain/types.js';
-import { QueueFullError } from '../inference/batch-scheduler.js';
+import { QueueFullError, QueueTimeoutError } from '../inference/batch-scheduler.js';
 import type { Completion } from '../inference/onnx/chat-completion.js';
 import type { AnswerSettings } from '../inference/onnx/conversation-engine.js';
 import type { ExecutionProvider, ModelDtype } from '../inference/onnx/decoder-session.js';
@@ -36,8 +35,8 @@ export interface ServeConfig {
   maxQueued: number;
   /** What one client may have waiting; past it, 429. */
   maxQueuedPerClient: number;
-  /** From request to reply; past it, 503 and the request's waiting work is withdrawn. */
-  requestTimeoutMs: number;
+  /** How long a request's work may wait to start; past it, 503 and that work is withdrawn. */
+  queueTimeoutMs: number;
   maxBodyBytes: number;
   /** Bearer token every inference request must carry; probes and /metrics stay open. */
   token?: string;
@@ -212,19 +211,17 @@ export class InferenceServer {
     });
   }
 
-  /** Queues the jobs for the client; a client that hangs up or times out has its waiting jobs withdrawn. */
-  private async run(jobs: Job[], request: IncomingMessage, response: ServerResponse): Promise<JobResult[]> {
+  /**
+   * Queues the jobs for the client. A client that hangs up, or whose jobs have not all started
+   * within the queue timeout, has its waiting jobs withdrawn.
+   */
+  private run(jobs: Job[], request: IncomingMessage, response: ServerResponse): Promise<JobResult[]> {
     const hangUp = new AbortController();
     response.once('close', () => {
       if (!response.writableFinished) hangUp.abort(new Error('client closed the connection'));
     });
     const client = String(request.headers[CLIENT_HEADER] ?? request.socket.remoteAddress ?? '');
-    const timeout = deadline(this.config.requestTimeoutMs, hangUp.signal);
-    try {
-      return await this.scheduler!.submit(jobs, { client, signal: timeout.signal });
-    } finally {
-      timeout.clear();
-    }
+    return this.scheduler!.submit(jobs, { client, signal: hangUp.signal, queueTimeoutMs: this.config.queueTimeoutMs });
   }
 
   private httpError(error: unknown): HttpError {
@@ -236,9 +233,7 @@ export class InferenceServer {
       }
       return this.unavailable(error.scope === 'server' ? 'queue_full' : 'draining', error.message);
     }
-    if (error instanceof DOMException && error.name === 'TimeoutError') {
-      return this.unavailable('timeout', `no answer within ${this.config.requestTimeoutMs} ms`);
-    }
+    if (error instanceof QueueTimeoutError) return this.unavailable('timeout', `queued work ${error.message}`);
     log('request failed', { error: (error as Error)?.message ?? String(error) });
     return new HttpError(500, 'server_error', `inference failed: ${(error as Error)?.message ?? error}`);
   }
