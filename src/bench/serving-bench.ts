@@ -57,8 +57,9 @@ console.error(`serving bench: ${documents.length} documents from ${input}, model
 const rows: { setup: Setup; seconds: number; sentences: number; served?: { batches: number; queries: number } }[] = [];
 try {
   for (const setup of SETUPS) {
-    rows.push({ setup, ...(await measure(setup, documents)) });
-    console.error(`${setup.name}: ${rows.at(-1)!.seconds.toFixed(1)} s`);
+    const row = { setup, ...(await measure(setup, documents)) };
+    rows.push(row);
+    console.error(`${setup.name}: ${row.seconds.toFixed(1)} s`);
   }
 } finally {
   await broker.stop();
