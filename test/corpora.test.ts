@@ -107,6 +107,13 @@ describe('parsePubTator', () => {
     assert.equal(corpus.mentions.length, 1);
   });
 
+  test('keeps relation lines (BC5CDR CID) with their document', () => {
+    const corpus = parsePubTator('7|t|A.\n7|a|B.\n7\t0\t2\tA.\tChemical\tD1\n7\tCID\tD1\tD2\n\n8|t|C.\n8|a|D.\n');
+    assert.deepEqual(corpus.relations, [{ docId: '7', type: 'CID', ids: ['D1', 'D2'] }]);
+    assert.equal(corpus.mentions.length, 1);
+    assert.deepEqual(corpus.warnings, []);
+  });
+
   test('malformed lines throw with the line number', () => {
     assertFormatError(() => parsePubTator('1|t|A\n1|a|B\njunk', 'f'), 3, /^f:3: expected PMID\|t\|/);
     assertFormatError(() => parsePubTator('1|t|A\n2|a|B'), 2, /abstract line for PMID 2 does not follow its title line/);
@@ -213,6 +220,7 @@ test('parseText: the whole file is one document named after the file', () => {
   assert.deepEqual(parseText('\uFEFFLine one.\n\nLine two.\n', 'notes/n1.txt'), {
     documents: [{ id: 'n1', source: 'other', text: 'Line one.\n\nLine two.\n' }],
     mentions: [],
+    relations: [],
     warnings: [],
   });
 });

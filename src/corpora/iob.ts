@@ -20,7 +20,7 @@ interface Span {
  * type starts one, as conlleval does.
  */
 export function parseIob(content: string, file: string): Corpus {
-  const corpus: Corpus = { documents: [], mentions: [], warnings: [] };
+  const corpus: Corpus = { documents: [], mentions: [], relations: [], warnings: [] };
   const stem = fileStem(file);
   let tokens: string[] = [];
   let spans: Span[] = [];

@@ -11,7 +11,7 @@ const SOURCES: readonly DocumentSource[] = ['pubmed', 'clinical_note', 'other'];
  * `id#2`, ... with a warning, as in the PubTator reader.
  */
 export function parseJsonl(content: string, file = 'jsonl'): Corpus {
-  const corpus: Corpus = { documents: [], mentions: [], warnings: [] };
+  const corpus: Corpus = { documents: [], mentions: [], relations: [], warnings: [] };
   const ids = new UniqueIds();
   const lines = splitLines(content);
   for (let i = 0; i < lines.length; i++) {

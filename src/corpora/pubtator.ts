@@ -1,6 +1,7 @@
-// PubTator reader (NCBI-disease): `PMID|t|title`, `PMID|a|abstract`, then
-// `PMID<TAB>start<TAB>end<TAB>mention<TAB>type[<TAB>id]` lines; a blank line ends a document.
-// Offsets index into `title + " " + abstract`.
+// PubTator reader (NCBI-disease, BC5CDR): `PMID|t|title`, `PMID|a|abstract`, then
+// `PMID<TAB>start<TAB>end<TAB>mention<TAB>type[<TAB>id]` mention lines and
+// `PMID<TAB>relation<TAB>id<TAB>id...` relation lines (BC5CDR's `CID`); a blank line ends a
+// document. Offsets index into `title + " " + abstract`.
 
 import type { Corpus } from '../domain/types.js';
 import { CorpusFormatError, splitLines, UniqueIds } from './common.js';
@@ -16,6 +17,7 @@ interface Pending {
   title: string;
   abstract?: string;
   annotations: Annotation[];
+  relations: { type: string; ids: string[] }[];
 }
 
 const TITLE = /^([^|\t]+)\|t\|(.*)$/;
@@ -29,7 +31,7 @@ const OFFSET = /^\d+$/;
  * Lines that fit no PubTator shape throw a CorpusFormatError.
  */
 export function parsePubTator(content: string, file = 'pubtator'): Corpus {
-  const corpus: Corpus = { documents: [], mentions: [], warnings: [] };
+  const corpus: Corpus = { documents: [], mentions: [], relations: [], warnings: [] };
   const ids = new UniqueIds();
   const firstSeen = new Map<string, number>();
   let pending: Pending | undefined;
@@ -44,6 +46,7 @@ export function parsePubTator(content: string, file = 'pubtator'): Corpus {
       );
     const text = doc.abstract === undefined ? doc.title : `${doc.title} ${doc.abstract}`;
     corpus.documents.push({ id, source: 'pubmed', title: doc.title, text });
+    for (const relation of doc.relations) corpus.relations.push({ docId: id, ...relation });
     for (const { line, fields } of doc.annotations) {
       const [, startField, endField, mention, type] = fields;
       const start = Number(startField);
@@ -72,7 +75,7 @@ export function parsePubTator(content: string, file = 'pubtator'): Corpus {
     if (title) {
       // A missing blank line between documents is harmless: the title line starts the next one.
       if (pending) finish(pending);
-      pending = { pmid: title[1], line, title: title[2], annotations: [] };
+      pending = { pmid: title[1], line, title: title[2], annotations: [], relations: [] };
       continue;
     }
     const abstract = ABSTRACT.exec(raw);
@@ -83,11 +86,15 @@ export function parsePubTator(content: string, file = 'pubtator'): Corpus {
       continue;
     }
     const fields = raw.split('\t');
+    if (fields.length === 4 && !OFFSET.test(fields[1]) && pending?.pmid === fields[0]) {
+      pending.relations.push({ type: fields[1], ids: fields.slice(2) });
+      continue;
+    }
     if (fields.length < 5)
       throw new CorpusFormatError(
         file,
         line,
-        'expected PMID|t|..., PMID|a|... or PMID<TAB>start<TAB>end<TAB>mention<TAB>type...',
+        'expected PMID|t|..., PMID|a|..., PMID<TAB>start<TAB>end<TAB>mention<TAB>type... or PMID<TAB>relation<TAB>id<TAB>id',
       );
     if (!pending || fields[0] !== pending.pmid)
       throw new CorpusFormatError(file, line, `annotation for PMID ${fields[0]} outside its document`);

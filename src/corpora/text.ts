@@ -8,6 +8,7 @@ export function parseText(content: string, file: string): Corpus {
   return {
     documents: [{ id: fileStem(file), source: 'other', text: content.replace(/^\uFEFF/, '') }],
     mentions: [],
+    relations: [],
     warnings: [],
   };
 }

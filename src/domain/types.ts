@@ -84,10 +84,20 @@ export interface GoldMention {
   type: string;
 }
 
-/** A corpus file: documents and their gold mentions. */
+/** A relation between concepts that a corpus states for a document, e.g. BC5CDR's chemical-induced disease. */
+export interface GoldRelation {
+  docId: string;
+  /** The corpus's label, e.g. `CID`. */
+  type: string;
+  /** The related concept ids, in the corpus's order. */
+  ids: string[];
+}
+
+/** A corpus file: documents, their gold mentions and relations. */
 export interface Corpus {
   documents: Document[];
   mentions: GoldMention[];
+  relations: GoldRelation[];
   /** Lines the reader skipped, with why; corpora have known quirks. */
   warnings: string[];
 }
