@@ -4,6 +4,7 @@ import { evalCommand } from './eval-command.js';
 import { importCommand } from './import-command.js';
 import { runCommand } from './run-command.js';
 import { serveCommand } from './serve-command.js';
+import { trainCommand } from '../../tools/train/train-command.js';
 import { UsageError } from './args.js';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; summary: string }> = {
@@ -11,6 +12,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; summary
   eval: { run: evalCommand, summary: 'score predicted EntityRecords against gold annotations' },
   import: { run: importCommand, summary: 'convert a GGUF file or Hugging Face checkpoint into an ONNX model directory' },
   run: { run: runCommand, summary: 'run the Kafka consumer-group worker' },
+  train: { run: trainCommand, summary: 'fine-tune a model on conv_term conversations from biomedical corpora (LoRA or full)' },
   serve: { run: serveCommand, summary: 'serve the model over HTTP to many workers (native batches, OpenAI chat completions)' },
 };
 
