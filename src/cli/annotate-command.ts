@@ -4,6 +4,8 @@ import { finished } from 'node:stream/promises';
 import { CORPUS_FORMATS, readCorpus } from '../corpora/index.js';
 import type { AnnotatedDocument, Document } from '../domain/types.js';
 import { createBackend } from '../inference/create-backend.js';
+import { ensureDefaultModel } from '../inference/default-model.js';
+import { modelGuidelines } from '../inference/model-guidelines.js';
 import { INFERENCE_MODES } from '../inference/onnx/conversation-engine.js';
 import { EXECUTION_PROVIDERS, MODEL_DTYPES } from '../inference/onnx/decoder-session.js';
 import { defaultWorkerCount } from '../inference/onnx/inference-pool.js';
@@ -11,15 +13,18 @@ import { DEFAULT_ENGINE_OPTIONS } from '../inference/onnx/onnx-backend.js';
 import { Annotator } from '../pipeline/annotator.js';
 import { queryBatcher } from '../pipeline/query-batcher.js';
 import { PIPELINE_VERSION } from '../project.js';
-import { loadPromptTemplate } from '../stages/build-prompt.js';
+import { loadPromptTemplate, withGuidelines } from '../stages/build-prompt.js';
 import { EntityTypes } from '../stages/entity-types.js';
 import { oneOf, parseOptions, positiveInt, required, UsageError } from './args.js';
 import { ProgressBar } from './progress.js';
 
 const USAGE = `usage: bioner-stream annotate --input FILE --input-format pubtator|iob|jsonl|text
-                                --model DIR|oracle:GOLD_FILE --types disease,chemical
-                                --output OUT.jsonl [options]
+                                --types disease,chemical --output OUT.jsonl [options]
 
+  --model DIR|oracle:GOLD_FILE  a model directory (default: SmolLM2-135M-Instruct with the shipped
+                          conv_term adapter, fetched and merged on first use) or gold answers
+  --guidelines NAME       the corpus guidelines the model is asked to follow (default: the model's
+                          corpus whose types fit --types best, e.g. BC5CDR for chemical,disease)
   --template NAME|FILE    prompt template: conv_term (default), universalner, or a JSON file
   --entity-types FILE     type vocabulary and corpus label mapping (default config/entity-types.json)
   --batch-size N          sentences per inference batch (default 8)
@@ -35,6 +40,7 @@ const OPTIONS = {
   input: { type: 'string' },
   'input-format': { type: 'string' },
   model: { type: 'string' },
+  guidelines: { type: 'string' },
   types: { type: 'string' },
   output: { type: 'string' },
   template: { type: 'string' },
@@ -56,13 +62,13 @@ export async function annotateCommand(argv: string[]): Promise<void> {
   const args = parseOptions(argv, OPTIONS, USAGE);
   const input = required(args.input, '--input');
   const format = oneOf(required(args['input-format'], '--input-format'), CORPUS_FORMATS, '--input-format');
-  const modelSpec = required(args.model, '--model');
   const output = required(args.output, '--output');
   if (!existsSync(input)) throw new UsageError(`cannot read input ${input}: no such file`);
 
   const entityTypes = EntityTypes.load(args['entity-types']);
   const types = required(args.types, '--types').split(',').map((t) => entityTypes.canonical(t.trim()));
-  const template = loadPromptTemplate(args.template ?? 'conv_term');
+  const modelSpec = args.model ?? (await ensureDefaultModel());
+  const template = withGuidelines(loadPromptTemplate(args.template ?? 'conv_term'), args.guidelines ?? modelGuidelines(modelSpec, types));
   const corpus = await readCorpus(input, format);
   for (const warning of corpus.warnings) console.error(`warning: ${warning}`);
 

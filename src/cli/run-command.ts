@@ -1,6 +1,7 @@
 // `bioner-stream run`: the consumer-group worker. Every flag has an environment variable
 // (BIONER_ + the flag in upper snake case), so a ConfigMap can configure a pod.
 import { hostname } from 'node:os';
+import { DEFAULT_MODEL_DIR, ensureDefaultModel } from '../inference/default-model.js';
 import { DEFAULT_POOL_OPTIONS } from '../inference/remote/endpoint-pool.js';
 import { DEFAULT_TOPICS } from '../kafka/topics.js';
 import { StreamWorker, type WorkerConfig } from '../pipeline/stream-worker.js';
@@ -18,7 +19,10 @@ const USAGE = `usage: bioner-stream run [options]     (each option also reads BI
   --dlq-topic T              (default ${DEFAULT_TOPICS.deadLetters})
   --model DIR|oracle:FILE|remote:URL[,URL]|openai:URL[,URL]
                              model directory, oracle gold file, bioner-stream serve servers or
-                             OpenAI-compatible servers (?model=NAME, else the first listed) (required)
+                             OpenAI-compatible servers (?model=NAME, else the first listed); default:
+                             SmolLM2-135M-Instruct with the shipped adapter, merged on first use
+  --guidelines NAME          corpus guidelines the model follows (default: the model's corpus whose
+                             types fit --types best)
   --template NAME|FILE       prompt template (default conv_term)
   --types LIST               entity types when a document names none (default disease)
   --batch-size N             sentences per inference batch (default 8)
@@ -42,7 +46,7 @@ BIONER_KAFKA_SASL_USERNAME, BIONER_KAFKA_SASL_PASSWORD.`;
 
 const FLAGS = [
   'brokers', 'client-id', 'group-id', 'input-topic', 'entities-topic', 'annotated-topic', 'dlq-topic', 'model',
-  'template', 'types', 'batch-size', 'batch-wait-ms', 'concurrency', 'max-in-flight', 'max-document-chars',
+  'guidelines', 'template', 'types', 'batch-size', 'batch-wait-ms', 'concurrency', 'max-in-flight', 'max-document-chars',
   'delivery', 'instance-id', 'metrics-port', 'schema-registry-url', 'inference-workers', 'max-new-tokens',
   'inference-timeout-ms', 'inference-token', 'shutdown-timeout-ms', 'session-timeout-ms',
 ] as const;
@@ -51,8 +55,6 @@ export function workerConfig(argv: string[], env: NodeJS.ProcessEnv = process.en
   const { get, int } = envBackedOptions(argv, FLAGS, USAGE, env);
   const list = (value: string) => value.split(',').map((s) => s.trim()).filter(Boolean);
 
-  const model = get('model');
-  if (!model) throw new UsageError('missing --model (or BIONER_MODEL)');
   const metricsPort = Number(get('metrics-port') ?? 9464);
   if (!Number.isInteger(metricsPort) || metricsPort < 0) throw new UsageError(`bad --metrics-port "${get('metrics-port')}"`);
   return {
@@ -75,7 +77,8 @@ export function workerConfig(argv: string[], env: NodeJS.ProcessEnv = process.en
       annotated: get('annotated-topic') ?? DEFAULT_TOPICS.annotated,
       deadLetters: get('dlq-topic') ?? DEFAULT_TOPICS.deadLetters,
     },
-    model,
+    model: get('model') ?? DEFAULT_MODEL_DIR,
+    ...(get('guidelines') ? { guidelines: get('guidelines') } : {}),
     template: get('template') ?? 'conv_term',
     defaultTypes: list(get('types') ?? 'disease'),
     batchSize: int('batch-size', 8),
@@ -98,6 +101,7 @@ export function workerConfig(argv: string[], env: NodeJS.ProcessEnv = process.en
 
 export async function runCommand(argv: string[]): Promise<void> {
   const config = workerConfig(argv);
+  if (config.model === DEFAULT_MODEL_DIR) await ensureDefaultModel();
   let worker: StreamWorker | undefined;
   // A signal while the worker starts exits at once: nothing is consumed yet.
   const shutdown = onShutdown(config.shutdownTimeoutMs, async () => worker?.stop(config.shutdownTimeoutMs));

@@ -1,4 +1,5 @@
 // `bioner-stream serve`: the inference server (src/serving). Every flag also reads BIONER_<FLAG>.
+import { DEFAULT_MODEL_DIR, ensureDefaultModel } from '../inference/default-model.js';
 import { EXECUTION_PROVIDERS, MODEL_DTYPES } from '../inference/onnx/decoder-session.js';
 import { DEFAULT_ENGINE_OPTIONS } from '../inference/onnx/onnx-backend.js';
 import { CLIENT_HEADER } from '../inference/remote/answer-protocol.js';
@@ -11,7 +12,8 @@ const USAGE = `usage: bioner-stream serve [options]     (each option also reads 
 Endpoints: POST /v1/answers (native batches), POST /v1/chat/completions (OpenAI-compatible,
 greedy), GET /v1/models, /healthz, /readyz (model loaded and warmed up, not draining), /metrics.
 
-  --model DIR                    ONNX model directory (required)
+  --model DIR                    ONNX model directory (default: SmolLM2-135M-Instruct with the
+                                 shipped conv_term adapter, merged on first use)
   --host HOST                    (default 0.0.0.0)
   --port N                       (default 8080; 0 picks a free port)
   --execution-provider cpu|cuda  (default cpu; cuda needs the CUDA install, docs/deployment.md)
@@ -37,13 +39,11 @@ const FLAGS = [
 
 export function serveConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): ServeConfig & { shutdownTimeoutMs: number } {
   const { get, int } = envBackedOptions(argv, FLAGS, USAGE, env);
-  const model = get('model');
-  if (!model) throw new UsageError('missing --model (or BIONER_MODEL)');
   const port = Number(get('port') ?? 8080);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`bad --port "${get('port')}"`);
   const dtype = get('dtype');
   return {
-    model,
+    model: get('model') ?? DEFAULT_MODEL_DIR,
     host: get('host') ?? '0.0.0.0',
     port,
     executionProvider: oneOf(get('execution-provider') ?? 'cpu', EXECUTION_PROVIDERS, '--execution-provider'),
@@ -68,6 +68,7 @@ export function serveConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
 
 export async function serveCommand(argv: string[]): Promise<void> {
   const config = serveConfig(argv);
+  if (config.model === DEFAULT_MODEL_DIR) await ensureDefaultModel();
   const server = await InferenceServer.start(config);
   onShutdown(config.shutdownTimeoutMs, () => server.drain(config.shutdownTimeoutMs));
   await untilShutdown();

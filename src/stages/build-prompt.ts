@@ -55,6 +55,11 @@ export function parsePromptTemplate(value: unknown, source: string): PromptTempl
   return { ...defaults, ...(file as Partial<PromptTemplate>) } as PromptTemplate;
 }
 
+/** The template asking for `guidelines` ("Follow {dataset} guidelines"), or as it is when none are given. */
+export function withGuidelines(template: PromptTemplate, guidelines: string | undefined): PromptTemplate {
+  return guidelines === undefined ? template : { ...template, dataset: guidelines };
+}
+
 /**
  * The conversation that asks for `types[answers.length]`, ending on that user turn.
  * `answers` are the assistant turns already given for the earlier types.

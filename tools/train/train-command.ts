@@ -1,13 +1,14 @@
 // `bioner-stream train`: a recipe's corpora → conv_term conversations tokenised by the project's
 // own prompt code → the Python trainer (PyTorch, transformers, peft) → a PEFT adapter.
-import { copyFile } from 'node:fs/promises';
+import { copyFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseOptions, positiveInt, UsageError } from '../../src/cli/args.js';
-import { DEFAULT_MODEL_GGUF, ensureDefaultModel } from '../../src/inference/default-model.js';
+import { BASE_MODEL_GGUF, ensureBaseModel } from '../../src/inference/default-model.js';
 import { stopTokenIds } from '../../src/inference/onnx/chat-model.js';
 import { baseFingerprint } from '../../src/inference/model-import/base-fingerprint.js';
 import { importModel, isImported } from '../../src/inference/model-import/import-model.js';
+import { GUIDELINES_FILE } from '../../src/inference/model-guidelines.js';
 import { projectPath } from '../../src/project.js';
 import { buildDataset } from './build-dataset.js';
 import { loadRecipe } from './recipe.js';
@@ -74,12 +75,13 @@ export async function trainCommand(argv: string[]): Promise<void> {
     ...Object.entries(training).flatMap(([key, value]) => [`--${key.replace(/_/g, '-')}`, String(value)]),
   ]);
   await copyFile(recipeFile, join(out, 'best', 'recipe.json'));
+  await writeFile(join(out, 'best', GUIDELINES_FILE), `${JSON.stringify(data.guidelines, null, 2)}\n`);
   log(`adapter: ${join(out, 'best')}; merge it with: bioner-stream import ${base.source} --adapter ${join(out, 'best')} --out MODEL`);
 }
 
 /** The base's source (what PyTorch loads) and its imported model directory (whose tokenizer the engine uses). */
 async function resolveBase(spec: string, log: (line: string) => void): Promise<{ source: string; modelDir: string }> {
-  if (spec === 'default') return { source: DEFAULT_MODEL_GGUF, modelDir: await ensureDefaultModel({ log }) };
+  if (spec === 'default') return { source: BASE_MODEL_GGUF, modelDir: await ensureBaseModel({ log }) };
   const source = resolve(spec);
   if (!existsSync(source)) throw new UsageError(`no such base model: ${spec}`);
   const modelDir = projectPath('.cache', 'models', `base-${source.split('/').pop()!.replace(/\.gguf$/, '')}`);

@@ -1,9 +1,10 @@
 // GGUF file or Hugging Face checkpoint directory → a model directory the ONNX backend loads,
 // written through the same decoder builder as the generated test model.
 import { existsSync, statSync } from 'node:fs';
-import { open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { copyFile, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { BUILDER_VERSION, buildDecoderModel, decoderParameters, writeModelDirectory, type DecoderConfig, type WeightSource } from '../model-builder/index.js';
+import { GUIDELINES_FILE } from '../model-guidelines.js';
 import { baseFingerprint, type BaseFingerprint } from './base-fingerprint.js';
 import { GGUF_MAGIC, openGguf } from './gguf-file.js';
 import { ggufModel } from './gguf-model.js';
@@ -125,6 +126,10 @@ export async function importModel(source: string, outDir: string, options: Impor
       quantised,
       ...(adapter && { adapter: { dir: resolve(options.adapter!), sha256: adapter.sha256 } }),
     };
+    // The adapter's guideline names travel with the merged model (see model-guidelines.ts).
+    if (options.adapter && existsSync(join(options.adapter, GUIDELINES_FILE))) {
+      await copyFile(join(options.adapter, GUIDELINES_FILE), join(staging, GUIDELINES_FILE));
+    }
     await writeFile(resolve(staging, IMPORT_MARKER), `${JSON.stringify(info, null, 2)}\n`);
     await rm(dir, { recursive: true, force: true });
     await rename(staging, dir);
