@@ -3,7 +3,7 @@
 // into .cache/ and imports it; prints the model directory. Requires `npm run build`.
 //
 //   npm run model:fetch
-import { DefaultModelUnavailableError, ensureDefaultModel } from '../dist/src/inference/default-model.js';
+import { DefaultModelUnavailableError, ensureDefaultModel } from '../dist/tools/default-model/default-model.js';
 
 try {
   console.log(await ensureDefaultModel());

@@ -19,7 +19,7 @@ import {
   randomWeightSource,
   type DecoderConfig,
   type WeightSource,
-} from '../src/inference/model-builder/index.js';
+} from '../tools/model-builder/index.js';
 import { createSession, decoderLayout } from '../src/inference/onnx/decoder-session.js';
 import {
   Forward,

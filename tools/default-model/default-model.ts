@@ -7,8 +7,8 @@ import { createReadStream, existsSync } from 'node:fs';
 import { mkdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { projectPath } from '../project.js';
-import { describeImport, importModel, isImported } from './model-import/import-model.js';
+import { projectPath } from '../../src/project.js';
+import { describeImport, importModel, isImported } from '../model-import/import-model.js';
 
 const run = promisify(execFile);
 

@@ -2,7 +2,7 @@
 // Benchmarks and tests run the real processes, as a deployment would.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { projectPath } from '../project.js';
+import { projectPath } from '../../src/project.js';
 
 export const CLI = projectPath('bin', 'bioner-stream.js');
 

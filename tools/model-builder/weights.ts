@@ -1,5 +1,5 @@
 import { decoderDims, type DecoderConfig } from './config.js';
-import { mulberry32 } from '../../seeded-random.js';
+import { mulberry32 } from '../../src/seeded-random.js';
 
 /** A float32 tensor in row-major order, shaped like the HF parameter ([out, in] for linears). */
 export interface WeightTensor {

@@ -1,10 +1,10 @@
 // The benchmark's inputs: sentences of a shared corpus, a fixed-seed sample of them, each asked
 // about the corpus's entity types.
-import { readCorpus, type CorpusFormat } from '../corpora/index.js';
-import type { Query } from '../domain/types.js';
-import { projectPath } from '../project.js';
-import { splitSentences } from '../stages/split-sentences.js';
-import { mulberry32 } from '../seeded-random.js';
+import { readCorpus, type CorpusFormat } from '../../src/corpora/index.js';
+import type { Query } from '../../src/domain/types.js';
+import { projectPath } from '../../src/project.js';
+import { splitSentences } from '../../src/stages/split-sentences.js';
+import { mulberry32 } from '../../src/seeded-random.js';
 
 export interface Workload {
   name: string;

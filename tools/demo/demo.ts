@@ -3,17 +3,17 @@
 // outputs back, prints a summary, and stops everything.
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { readAnnotated } from '../consumers/annotated-reader.js';
-import { readCorpus } from '../corpora/index.js';
-import { documentType, toAvroDocument } from '../domain/avro.js';
-import type { AnnotatedDocument, Document } from '../domain/types.js';
-import { ensureDefaultModel } from '../inference/default-model.js';
-import { createKafka } from '../kafka/connection.js';
-import { DEFAULT_TOPICS, ensureTopics } from '../kafka/topics.js';
-import { histogramQuantile, parsePrometheusText, sampleValue } from '../observability/prometheus-text.js';
-import { StreamWorker, type WorkerConfig } from '../pipeline/stream-worker.js';
-import { projectPath } from '../project.js';
-import { splitSentences } from '../stages/split-sentences.js';
+import { readAnnotated } from '../../src/consumers/annotated-reader.js';
+import { readCorpus } from '../../src/corpora/index.js';
+import { documentType, toAvroDocument } from '../../src/domain/avro.js';
+import type { AnnotatedDocument, Document } from '../../src/domain/types.js';
+import { ensureDefaultModel } from '../default-model/default-model.js';
+import { createKafka } from '../../src/kafka/connection.js';
+import { DEFAULT_TOPICS, ensureTopics } from '../../src/kafka/topics.js';
+import { histogramQuantile, parsePrometheusText, sampleValue } from '../bench/prometheus-text.js';
+import { StreamWorker, type WorkerConfig } from '../../src/pipeline/stream-worker.js';
+import { projectPath } from '../../src/project.js';
+import { splitSentences } from '../../src/stages/split-sentences.js';
 
 const SHARED_ABSTRACTS = projectPath('..', 'shared', 'data', 'ncbi-disease', 'test.pubtator');
 const BUNDLED_ABSTRACTS = projectPath('test', 'fixtures', 'ncbi-disease-sample.pubtator');

@@ -1,10 +1,10 @@
 // What one benchmark mode did: its batches timed, their token counts, and the process's peak
 // memory while they ran. Modes take turns batch by batch (see run-bench), so load from other
 // work on the machine falls on all of them alike.
-import type { Answer, Query } from '../domain/types.js';
-import type { BatchStats } from '../inference/onnx/conversation-engine.js';
-import type { ForwardShape } from '../inference/onnx/generate.js';
-import type { OnnxBackend } from '../inference/onnx/onnx-backend.js';
+import type { Answer, Query } from '../../src/domain/types.js';
+import type { BatchStats } from '../../src/inference/onnx/conversation-engine.js';
+import type { ForwardShape } from '../../src/inference/onnx/generate.js';
+import type { OnnxBackend } from '../../src/inference/onnx/onnx-backend.js';
 
 export class Tally {
   seconds = 0;

@@ -1,6 +1,6 @@
 // `bioner-stream import`: a GGUF file or Hugging Face checkpoint → an ONNX model directory.
-import { describeImport, importModel } from '../inference/model-import/import-model.js';
-import { parseOptionsAndPositionals, required, UsageError } from './args.js';
+import { describeImport, importModel } from '../model-import/import-model.js';
+import { parseOptionsAndPositionals, required, UsageError } from '../../src/cli/args.js';
 
 const USAGE = `usage: bioner-stream import SOURCE --out DIR
 

@@ -6,7 +6,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DecoderConfig, Llama3RopeScaling } from '../model-builder/config.js';
 import type { TokenizerFiles } from '../model-builder/model-directory.js';
-import { readJson } from '../../project.js';
+import { readJson } from '../../src/project.js';
 import { safetensorsWeightSource, type CheckpointWeights } from './safetensors.js';
 
 export interface HfCheckpoint {
