@@ -6,7 +6,7 @@ import type { ModelBackend } from '../src/inference/model-backend.js';
 import { InferencePool } from '../src/inference/onnx/inference-pool.js';
 import { DEFAULT_ENGINE_OPTIONS, OnnxBackend } from '../src/inference/onnx/onnx-backend.js';
 import { Annotator } from '../src/pipeline/annotator.js';
-import { queryBatcher } from '../src/pipeline/query-batcher.js';
+import { queryBatcher } from '../src/inference/query-batcher.js';
 import { loadPromptTemplate } from '../src/stages/build-prompt.js';
 import { EntityTypes } from '../src/stages/entity-types.js';
 import { testModelDir } from './support/paths.js';

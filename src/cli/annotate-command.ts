@@ -9,7 +9,7 @@ import { EXECUTION_PROVIDERS, MODEL_DTYPES } from '../inference/onnx/decoder-ses
 import { defaultWorkerCount } from '../inference/onnx/inference-pool.js';
 import { DEFAULT_ENGINE_OPTIONS } from '../inference/onnx/onnx-backend.js';
 import { Annotator } from '../pipeline/annotator.js';
-import { queryBatcher } from '../pipeline/query-batcher.js';
+import { queryBatcher } from '../inference/query-batcher.js';
 import { PIPELINE_VERSION } from '../project.js';
 import { loadPromptTemplate } from '../stages/build-prompt.js';
 import { EntityTypes } from '../stages/entity-types.js';

@@ -3,7 +3,7 @@
 import { hostname } from 'node:os';
 import { DEFAULT_POOL_OPTIONS } from '../inference/remote/endpoint-pool.js';
 import { DEFAULT_TOPICS } from '../kafka/topics.js';
-import { StreamWorker, type WorkerConfig } from '../pipeline/stream-worker.js';
+import { StreamWorker, type WorkerConfig } from '../consumers/stream-worker.js';
 import { envBackedOptions, oneOf, UsageError } from './args.js';
 import { onShutdown, untilShutdown } from './shutdown.js';
 

@@ -3,7 +3,7 @@
 // (at-least-once) the outputs of it and of every earlier record of its partition.
 import type { Consumer, EachBatchPayload } from 'kafkajs';
 import type { WorkerMetrics } from '../observability/metrics.js';
-import type { OutputMessage, SourceRecord } from '../producers/output-message.js';
+import type { OutputMessage, SourceRecord } from '../domain/records.js';
 import type { OutputPublisher } from '../producers/output-publisher.js';
 import { PartitionProgress, type Finished } from './partition-progress.js';
 

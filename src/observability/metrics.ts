@@ -1,6 +1,6 @@
 // Prometheus metrics of the streaming worker: bioner_ prefix, base units (seconds, counts).
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { InferenceCounters } from '../inference/model-backend.js';
+import type { InferenceCounters } from './inference-stats.js';
 
 /** LLM batches take from tens of milliseconds (oracle, GPU) to minutes (CPU, long documents). */
 const LLM_LATENCY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 80, 160, 320];

@@ -2,14 +2,13 @@
 // retries), encode the entities and the AnnotatedDocument. Bad input becomes a dead letter.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { annotatedDocumentType, entityRecordType, toAvroAnnotated } from '../domain/avro.js';
+import { deadLetter, type DeadLetterReason } from '../domain/dead-letter.js';
+import type { OutputMessage, SourceRecord, Topics } from '../domain/records.js';
 import { UnknownSchemaError, type SchemaRegistry } from '../domain/schema-registry.js';
 import type { AnnotatedDocument, Document } from '../domain/types.js';
 import { decodeDocumentBytes, encodeFramed } from '../domain/wire-format.js';
 import { InferenceUnavailableError } from '../inference/model-backend.js';
-import type { Topics } from '../kafka/topics.js';
 import type { WorkerMetrics } from '../observability/metrics.js';
-import { deadLetter, type DeadLetterReason } from '../producers/dead-letter.js';
-import type { OutputMessage, SourceRecord } from '../producers/output-message.js';
 import type { EntityTypes } from '../stages/entity-types.js';
 import type { Annotator } from './annotator.js';
 

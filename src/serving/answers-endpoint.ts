@@ -1,8 +1,8 @@
 // POST /v1/answers, the native batch endpoint: checks the request, turns it into one job per
 // sentence, and the results into an AnswerResponse.
+import { parsePromptTemplate } from '../domain/prompt-template.js';
 import type { Answer } from '../domain/types.js';
 import type { AnswerResponse } from '../inference/remote/answer-protocol.js';
-import { parsePromptTemplate } from '../stages/build-prompt.js';
 import { badRequest } from './http-exchange.js';
 import { templateKey, type Job } from './model-jobs.js';
 

@@ -3,13 +3,13 @@
 // batch holds jobs of one key only: native queries with the same template and types, or chats
 // with the same token bound.
 import { createHash } from 'node:crypto';
+import type { PromptTemplate } from '../domain/prompt-template.js';
 import type { Answer, ChatMessage, Query } from '../domain/types.js';
 import { BatchScheduler, type SchedulerOptions } from '../inference/batch-scheduler.js';
 import type { Completion } from '../inference/onnx/chat-completion.js';
 import type { AnswerSettings } from '../inference/onnx/conversation-engine.js';
 import type { InferencePool } from '../inference/onnx/inference-pool.js';
-import { typesKey } from '../pipeline/query-batcher.js';
-import type { PromptTemplate } from '../stages/build-prompt.js';
+import { typesKey } from '../inference/query-batcher.js';
 import type { Endpoint, ServerMetrics } from './server-metrics.js';
 
 export type Job =

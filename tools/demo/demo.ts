@@ -11,7 +11,7 @@ import { ensureDefaultModel } from '../default-model/default-model.js';
 import { createKafka } from '../../src/kafka/connection.js';
 import { DEFAULT_TOPICS, ensureTopics } from '../../src/kafka/topics.js';
 import { histogramQuantile, parsePrometheusText, sampleValue } from '../bench/prometheus-text.js';
-import { StreamWorker, type WorkerConfig } from '../../src/pipeline/stream-worker.js';
+import { StreamWorker, type WorkerConfig } from '../../src/consumers/stream-worker.js';
 import { projectPath } from '../../src/project.js';
 import { splitSentences } from '../../src/stages/split-sentences.js';
 

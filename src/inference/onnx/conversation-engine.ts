@@ -9,8 +9,9 @@
 // those of the full prompt, whatever the chat template or tokenizer does at turn boundaries,
 // and anything the prompt does not contain (an end-of-turn token, a repaired answer's tail)
 // never stays in a cache that is reused. `naive` mode keeps nothing between turns.
+import type { PromptTemplate } from '../../domain/prompt-template.js';
 import type { Answer, Query } from '../../domain/types.js';
-import { conversationFor, type PromptTemplate } from '../../stages/build-prompt.js';
+import { conversationFor } from '../../stages/build-prompt.js';
 import { mentionConfidences, type TokenSpan } from '../mention-confidence.js';
 import { AnswerGrammar } from './answer-grammar.js';
 import type { ChatModel } from './chat-model.js';

@@ -1,8 +1,9 @@
 // The ONNX ModelBackend: queries go to the inference pool with the answer settings, and the
 // work done is counted for metrics.
+import type { PromptTemplate } from '../../domain/prompt-template.js';
 import type { Answer, Query } from '../../domain/types.js';
-import type { PromptTemplate } from '../../stages/build-prompt.js';
-import type { InferenceCounters, ModelBackend } from '../model-backend.js';
+import type { InferenceCounters } from '../../observability/inference-stats.js';
+import type { ModelBackend } from '../model-backend.js';
 import type { AnsweredBatch, AnswerSettings } from './conversation-engine.js';
 import { InferencePool, type PoolOptions } from './inference-pool.js';
 

@@ -1,7 +1,7 @@
 // The ModelBackend of `remote:URL[,URL…]`: batches go whole to `bioner-stream serve`'s native
 // endpoint, which runs the multi-turn conversations next to the model, KV cache and all.
+import type { PromptTemplate } from '../../domain/prompt-template.js';
 import type { Answer, Query } from '../../domain/types.js';
-import type { PromptTemplate } from '../../stages/build-prompt.js';
 import type { ModelBackend } from '../model-backend.js';
 import { ANSWERS_PATH, type AnswerRequest } from './answer-protocol.js';
 import type { EndpointPool } from './endpoint-pool.js';

@@ -1,6 +1,6 @@
 // Dead letters keep the original bytes untouched, so a fixed producer or pipeline can replay
 // them; why and where from travel in headers (as Kafka Connect's DLQ context headers do).
-import type { OutputMessage, SourceRecord } from './output-message.js';
+import type { OutputMessage, SourceRecord } from './records.js';
 
 export type DeadLetterReason =
   | 'undecodable'

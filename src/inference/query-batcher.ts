@@ -1,8 +1,8 @@
 // Pools sentences from many documents into inference batches. Queries asking for the same types
 // share a batch, so their conversations can advance through the types in lockstep.
 import type { Answer, Query } from '../domain/types.js';
-import { BatchScheduler } from '../inference/batch-scheduler.js';
-import type { ModelBackend } from '../inference/model-backend.js';
+import { BatchScheduler } from './batch-scheduler.js';
+import type { ModelBackend } from './model-backend.js';
 
 export interface BatchingOptions {
   batchSize: number;

@@ -1,22 +1,22 @@
 // The streaming worker: Kafka input → annotation → Kafka outputs, with metrics and probes.
 import type { Server } from 'node:http';
 import type { Consumer } from 'kafkajs';
+import type { Topics } from '../domain/records.js';
 import { FixedSchemaRegistry, HttpSchemaRegistry } from '../domain/schema-registry.js';
 import { createBackend } from '../inference/create-backend.js';
 import type { ModelBackend } from '../inference/model-backend.js';
+import { queryBatcher } from '../inference/query-batcher.js';
 import { createKafka, type KafkaConnection } from '../kafka/connection.js';
-import type { Topics } from '../kafka/topics.js';
-import { DocumentConsumer } from '../consumers/document-consumer.js';
 import { startHttpServer } from '../observability/http-server.js';
 import { createLog } from '../observability/log.js';
 import { WorkerMetrics } from '../observability/metrics.js';
+import { Annotator } from '../pipeline/annotator.js';
+import { RecordAnnotator } from '../pipeline/record-annotator.js';
 import { OutputPublisher, type DeliveryMode } from '../producers/output-publisher.js';
 import { PIPELINE_VERSION } from '../project.js';
 import { loadPromptTemplate } from '../stages/build-prompt.js';
 import { EntityTypes } from '../stages/entity-types.js';
-import { Annotator } from './annotator.js';
-import { queryBatcher } from './query-batcher.js';
-import { RecordAnnotator } from './record-annotator.js';
+import { DocumentConsumer } from './document-consumer.js';
 
 export interface WorkerConfig {
   kafka: KafkaConnection;
