@@ -12,8 +12,9 @@ import { InferencePool } from '../../src/inference/onnx/inference-pool.js';
 import { OnnxBackend } from '../../src/inference/onnx/onnx-backend.js';
 import { projectPath } from '../../src/project.js';
 import { loadPromptTemplate } from '../../src/stages/build-prompt.js';
-import { cpuSecondsSince, percentile, Tally } from './measure.js';
+import { percentile, Tally } from './measure.js';
 import { machine, table, type BenchRow } from './report.js';
+import { Roofline } from './roofline.js';
 import { sampleQueries, WORKLOADS } from './workloads.js';
 
 interface Mode {
@@ -70,6 +71,7 @@ console.error(`bench: ${host.cpu}, ${host.cores} cores, load ${host.load_start.t
 for (const [preset, count] of Object.entries(plan)) {
   const { dir } = await buildTestModel({ preset });
   const pool = await InferencePool.start({ modelDir: dir, ...(args.workers ? { workers: Number(args.workers) } : {}) });
+  const bare = await Roofline.start(dir, pool.size);
   try {
     for (const workload of WORKLOADS) {
       const { queries, population } = await sampleQueries(workload, count, seed);
@@ -84,7 +86,8 @@ for (const [preset, count] of Object.entries(plan)) {
         });
       // Warm-up, untimed: a batch per worker.
       const warmUp = backendFor(MODES.find((m) => m.name === DEFAULT_MODE)!);
-      await Promise.all(batches.slice(0, pool.size).map((batch) => warmUp.answer(batch)));
+      const warmUpBatches = await Promise.all(batches.slice(0, pool.size).map((batch) => warmUp.answerWithStats(batch)));
+      await bare.replay(warmUpBatches.map((b) => b.stats.forwards));
       // Modes take turns slice by slice, in rotating order, and the roofline replays the default
       // mode's forward passes right after them: other work on the machine then slows all alike.
       const tallies = new Map(MODES.map((mode) => [mode.name, new Tally()]));
@@ -93,7 +96,7 @@ for (const [preset, count] of Object.entries(plan)) {
         const slice = batches.slice(first, first + pool.size);
         for (const mode of MODES.map((_, k) => MODES[(k + turn) % MODES.length]!)) {
           const forwards = await tallies.get(mode.name)!.run(backendFor(mode), slice);
-          if (mode.name === DEFAULT_MODE) await replay(pool, forwards, roofline);
+          if (mode.name === DEFAULT_MODE) await replay(bare, forwards, roofline);
         }
       }
       for (const mode of MODES) rows.push(rowOf(workload.name, preset, mode, tallies, pool.size));
@@ -101,7 +104,7 @@ for (const [preset, count] of Object.entries(plan)) {
       console.error(`bench:   ${MODES.map((m) => `${m.name} ${tallies.get(m.name)!.seconds.toFixed(1)} s`).join(', ')}`);
     }
   } finally {
-    await pool.close();
+    await Promise.all([pool.close(), bare.close()]);
   }
 }
 
@@ -148,10 +151,10 @@ function rowOf(workload: string, model: string, mode: Mode, tallies: Map<string,
 }
 
 /** Each batch's forward passes on a bare session, the batches at once as they ran (one per worker); adds the wall and CPU time. */
-async function replay(pool: InferencePool, batches: ForwardShape[][], into: { seconds: number; cpuSeconds: number }): Promise<void> {
-  const cpu = process.cpuUsage();
-  into.seconds += Math.max(...(await Promise.all(batches.map((shapes) => pool.timeForwards(shapes))))) / 1000;
-  into.cpuSeconds += cpuSecondsSince(cpu);
+async function replay(bare: Roofline, batches: ForwardShape[][], into: { seconds: number; cpuSeconds: number }): Promise<void> {
+  const { ms, cpuSeconds } = await bare.replay(batches);
+  into.seconds += ms / 1000;
+  into.cpuSeconds += cpuSeconds;
 }
 
 /** The roofline of the default mode: its forward passes alone. Sets that mode's efficiency. */

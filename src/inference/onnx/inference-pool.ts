@@ -5,7 +5,7 @@ import { Worker } from 'node:worker_threads';
 import type { ChatMessage, Query } from '../../domain/types.js';
 import type { CompletedBatch } from './chat-completion.js';
 import type { AnsweredBatch, AnswerSettings } from './conversation-engine.js';
-import { DEFAULT_PREFILL_CHUNK_TOKENS, type ForwardShape } from './generate.js';
+import { DEFAULT_PREFILL_CHUNK_TOKENS } from './generate.js';
 import type { WorkerCall, WorkerConfig, WorkerReply, WorkerRequest, WorkerResult } from './worker-protocol.js';
 
 export interface PoolOptions extends Omit<WorkerConfig, 'intraOpNumThreads' | 'prefillChunkTokens'> {
@@ -109,13 +109,6 @@ export class InferencePool {
     const result = await this.call({ kind: 'complete', conversations, maxNewTokens });
     if (result.kind !== 'completed') throw new Error(`unexpected reply ${result.kind}`);
     return result.batch;
-  }
-
-  /** Milliseconds a worker's session spends on bare forward passes of these shapes. */
-  async timeForwards(shapes: ForwardShape[]): Promise<number> {
-    const result = await this.call({ kind: 'forward', shapes });
-    if (result.kind !== 'forwarded') throw new Error(`unexpected reply ${result.kind}`);
-    return result.ms;
   }
 
   async close(): Promise<void> {

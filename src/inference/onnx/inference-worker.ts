@@ -4,7 +4,6 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { completeChats } from './chat-completion.js';
 import { ChatModel } from './chat-model.js';
 import { ConversationEngine } from './conversation-engine.js';
-import { timeForwards } from './forward-timing.js';
 import type { WorkerCall, WorkerConfig, WorkerReply, WorkerRequest, WorkerResult } from './worker-protocol.js';
 
 const port = parentPort!;
@@ -15,10 +14,7 @@ port.postMessage({ kind: 'ready', constrainable: model.vocabulary !== null } sat
 
 async function serve(call: WorkerCall): Promise<WorkerResult> {
   if (call.kind === 'answer') return { kind: 'answered', batch: await engine.answer(call.queries, call.settings) };
-  if (call.kind === 'complete') {
-    return { kind: 'completed', batch: await completeChats(model, config.prefillChunkTokens, call.conversations, call.maxNewTokens) };
-  }
-  return { kind: 'forwarded', ms: await timeForwards(model.session, model.layout, call.shapes) };
+  return { kind: 'completed', batch: await completeChats(model, config.prefillChunkTokens, call.conversations, call.maxNewTokens) };
 }
 
 let queue = Promise.resolve();
