@@ -87,7 +87,7 @@ export class StreamWorker {
       },
     });
     metrics.watchBatchesInFlight(() => batcher.running);
-    metrics.watchInference(() => backend.counters?.());
+    metrics.watchInference(() => backend.stats?.());
     const annotator = new Annotator({
       batcher, entityTypes, defaultTypes: config.defaultTypes.map((t) => entityTypes.canonical(t)),
       provenance: { model_id: backend.modelId, prompt_format: template.name, pipeline_version: PIPELINE_VERSION },

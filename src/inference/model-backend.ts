@@ -1,7 +1,7 @@
 // What the pipeline asks of a model: answers to batches of queries. Backends differ in how they
 // get them (an ONNX model in worker threads, gold annotations, later a remote server).
 import type { Answer, Query } from '../domain/types.js';
-import type { InferenceCounters } from '../observability/inference-stats.js';
+import type { InferenceStats } from '../observability/inference-stats.js';
 
 export interface ModelBackend {
   /** Recorded in each entity's provenance. */
@@ -9,7 +9,7 @@ export interface ModelBackend {
   /** One Answer per type of each query, in the query's type order. */
   answer(queries: Query[]): Promise<Answer[][]>;
   /** Totals since the backend started, for metrics; absent where there is no model to count. */
-  counters?(): InferenceCounters;
+  stats?(): InferenceStats;
   close(): Promise<void>;
 }
 

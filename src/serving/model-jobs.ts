@@ -9,6 +9,7 @@ import { BatchScheduler, type SchedulerOptions } from '../inference/batch-schedu
 import type { Completion } from '../inference/onnx/chat-completion.js';
 import type { AnswerSettings } from '../inference/onnx/conversation-engine.js';
 import type { InferencePool } from '../inference/onnx/inference-pool.js';
+import { addInference } from '../observability/inference-stats.js';
 import { typesKey } from '../inference/query-batcher.js';
 import type { Endpoint, ServerMetrics } from './server-metrics.js';
 
@@ -57,17 +58,12 @@ export function jobScheduler(pool: InferencePool, metrics: ServerMetrics, option
 
 async function answer(pool: InferencePool, metrics: ServerMetrics, settings: AnswerSettings, jobs: Extract<Job, { kind: 'answer' }>[]) {
   const { answers, stats } = await pool.answer(jobs.map((j) => j.query), settings);
-  metrics.promptTokens.inc(stats.promptTokens);
-  metrics.cachedPromptTokens.inc(stats.cachedPromptTokens);
-  metrics.generatedTokens.inc(stats.generatedTokens);
-  metrics.forwardSeconds.inc(stats.forwardMs / 1000);
+  addInference(metrics.inference, stats);
   return answers;
 }
 
 async function complete(pool: InferencePool, metrics: ServerMetrics, maxTokens: number, jobs: Extract<Job, { kind: 'chat' }>[]) {
-  const { completions, forwardMs } = await pool.complete(jobs.map((j) => j.conversation), maxTokens);
-  metrics.promptTokens.inc(completions.reduce((n, c) => n + c.promptTokens, 0));
-  metrics.generatedTokens.inc(completions.reduce((n, c) => n + c.generatedTokens, 0));
-  metrics.forwardSeconds.inc(forwardMs / 1000);
+  const { completions, stats } = await pool.complete(jobs.map((j) => j.conversation), maxTokens);
+  addInference(metrics.inference, stats);
   return completions;
 }

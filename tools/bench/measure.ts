@@ -2,9 +2,9 @@
 // memory while they ran. Modes take turns batch by batch (see run-bench), so load from other
 // work on the machine falls on all of them alike.
 import type { Answer, Query } from '../../src/domain/types.js';
-import type { BatchStats } from '../../src/inference/onnx/conversation-engine.js';
 import type { ForwardShape } from '../../src/inference/onnx/generate.js';
 import type { OnnxBackend } from '../../src/inference/onnx/onnx-backend.js';
+import { addInference, noInference } from '../../src/observability/inference-stats.js';
 
 export class Tally {
   seconds = 0;
@@ -12,13 +12,7 @@ export class Tally {
   cpuSeconds = 0;
   readonly answers: Answer[][] = [];
   readonly batchMs: number[] = [];
-  readonly stats: Omit<BatchStats, 'forwards'> = {
-    promptTokens: 0,
-    cachedPromptTokens: 0,
-    generatedTokens: 0,
-    constraintOverrides: 0,
-    forwardMs: 0,
-  };
+  readonly stats = noInference();
   peakRss = 0;
 
   get sentences(): number {
@@ -43,9 +37,9 @@ export class Tally {
       this.cpuSeconds += cpuSecondsSince(cpu);
       for (const { answers, stats } of results) {
         this.answers.push(...answers);
-        for (const key of Object.keys(this.stats) as (keyof Tally['stats'])[]) this.stats[key] += stats[key];
+        addInference(this.stats, stats);
       }
-      return results.map((r) => r.stats.forwards);
+      return results.map((r) => r.forwards);
     } finally {
       clearInterval(sampler);
       this.sampleRss();

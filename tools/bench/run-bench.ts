@@ -87,7 +87,7 @@ for (const [preset, count] of Object.entries(plan)) {
       // Warm-up, untimed: a batch per worker.
       const warmUp = backendFor(MODES.find((m) => m.name === DEFAULT_MODE)!);
       const warmUpBatches = await Promise.all(batches.slice(0, pool.size).map((batch) => warmUp.answerWithStats(batch)));
-      await bare.replay(warmUpBatches.map((b) => b.stats.forwards));
+      await bare.replay(warmUpBatches.map((b) => b.forwards));
       // Modes take turns slice by slice, in rotating order, and the roofline replays the default
       // mode's forward passes right after them: other work on the machine then slows all alike.
       const tallies = new Map(MODES.map((mode) => [mode.name, new Tally()]));
@@ -144,7 +144,7 @@ function rowOf(workload: string, model: string, mode: Mode, tallies: Map<string,
     cpu_seconds: tally.cpuSeconds,
     ratio_vs_naive_cpu: naive.cpuSeconds / tally.cpuSeconds,
     same_answers_as_naive: mode.constrained ? null : raws(tally).filter((raw, i) => raw === naiveRaws[i]).length / naiveRaws.length,
-    forward_share: tally.stats.forwardMs / 1000 / (tally.seconds * workers),
+    forward_share: tally.stats.forwardSeconds / (tally.seconds * workers),
     efficiency: null,
     efficiency_cpu: null,
   };
