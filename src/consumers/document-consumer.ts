@@ -2,8 +2,9 @@
 // results in offset order. An offset is committed only with (exactly-once) or after
 // (at-least-once) the outputs of it and of every earlier record of its partition.
 import type { Consumer, EachBatchPayload } from 'kafkajs';
-import type { WorkerMetrics } from '../observability/metrics.js';
+import { backoffMs, type Backoff } from '../backoff.js';
 import type { OutputMessage, SourceRecord } from '../domain/records.js';
+import type { WorkerMetrics } from '../observability/metrics.js';
 import type { OutputPublisher } from '../producers/output-publisher.js';
 import { PartitionProgress, type Finished } from './partition-progress.js';
 
@@ -17,6 +18,9 @@ export interface DocumentConsumerOptions {
   /** Longest wait before finished records are published and committed. */
   flushIntervalMs: number;
 }
+
+/** A failed publish is retried until it succeeds (or the partitions move): 200 ms, doubling up to 30 s. */
+const PUBLISH_BACKOFF: Backoff = { baseMs: 200, capMs: 30_000 };
 
 interface Done {
   record: SourceRecord;
@@ -150,7 +154,7 @@ export class DocumentConsumer {
         break;
       } catch (error) {
         if (this.publisher.isFatal(error)) throw error;
-        const delay = Math.min(30_000, 100 * 2 ** Math.min(attempt, 8));
+        const delay = backoffMs(attempt - 1, PUBLISH_BACKOFF);
         this.log(`publish failed (attempt ${attempt}), retrying in ${delay} ms: ${(error as Error).message}`);
         await new Promise((r) => setTimeout(r, delay));
       }

@@ -3,6 +3,7 @@
 // backoff; permanent failures reported at once, since no server would answer differently.
 import { setTimeout as sleep } from 'node:timers/promises';
 import PQueue from 'p-queue';
+import { backoffMs } from '../../backoff.js';
 import { deadline } from '../../deadline.js';
 import { InferenceUnavailableError } from '../model-backend.js';
 import type { ErrorBody } from './answer-protocol.js';
@@ -13,10 +14,7 @@ export interface EndpointPoolOptions extends CircuitBreakerOptions {
   timeoutMs: number;
   /** Attempts after the first. */
   retries: number;
-  /**
-   * Retry n waits a random time in [0, min(cap, base·2ⁿ)) ("full jitter"), so clients that
-   * failed together do not come back together. A server's Retry-After raises it, up to the cap.
-   */
+  /** Retries back off with full jitter (src/backoff.ts); a server's Retry-After raises the wait, up to the cap. */
   backoffBaseMs: number;
   backoffCapMs: number;
   /** Attempts in flight at once over all endpoints; the rest wait in order. */
@@ -108,7 +106,7 @@ export class EndpointPool {
       lastCause = attempt.cause;
       if (retry === this.options.retries) throw this.unavailable(`${retry + 1} attempts failed; last: ${lastCause}`);
       failed = attempt.endpoint;
-      await sleep(this.backoffMs(retry, attempt.retryAfterMs), undefined, { signal });
+      await sleep(this.waitMs(retry, attempt.retryAfterMs), undefined, { signal });
     }
   }
 
@@ -158,10 +156,9 @@ export class EndpointPool {
     return undefined;
   }
 
-  private backoffMs(retry: number, retryAfterMs = 0): number {
-    const { backoffBaseMs, backoffCapMs, random } = this.options;
-    const jittered = random() * Math.min(backoffCapMs, backoffBaseMs * 2 ** retry);
-    return Math.max(jittered, Math.min(retryAfterMs, backoffCapMs));
+  private waitMs(retry: number, retryAfterMs = 0): number {
+    const { backoffBaseMs: baseMs, backoffCapMs: capMs, random } = this.options;
+    return Math.max(backoffMs(retry, { baseMs, capMs, random }), Math.min(retryAfterMs, capMs));
   }
 
   private describe(error: unknown): string {
