@@ -1,6 +1,8 @@
 // How a model is prompted: the template a conversation is built from (config/prompts/*.json, or
 // sent with a request), and checking one read from outside.
+import { z } from 'zod';
 import type { ChatMessage } from './types.js';
+import { validate } from './validate.js';
 
 export interface PromptTemplate {
   /** Recorded as the prompt format in each entity's provenance. */
@@ -22,27 +24,24 @@ export interface PromptTemplate {
   answer_prefix: string;
 }
 
-/** A template from a file or a request, checked field by field; `source` names it in errors. */
-export function parsePromptTemplate(value: unknown, source: string): PromptTemplate {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`${source} is not an object`);
-  const file = value as Record<string, unknown>;
-  for (const key of ['name', 'first_turn', 'next_turn', 'multi_turn'] as const) {
-    if (file[key] === undefined) throw new Error(`${source} lacks "${key}"`);
-  }
-  for (const key of ['name', 'dataset', 'system', 'instruction', 'format', 'first_turn', 'next_turn', 'answer_prefix'] as const) {
-    if (file[key] !== undefined && typeof file[key] !== 'string') throw new Error(`${source}: "${key}" must be a string`);
-  }
-  if (typeof file.multi_turn !== 'boolean') throw new Error(`${source}: "multi_turn" must be true or false`);
-  const isMessage = (m: unknown) => typeof (m as ChatMessage)?.content === 'string' &&
-    ['system', 'user', 'assistant'].includes((m as ChatMessage).role);
-  if (file.preamble !== undefined && !(Array.isArray(file.preamble) && file.preamble.every(isMessage))) {
-    throw new Error(`${source}: "preamble" must be a list of {role, content} messages`);
-  }
-  const labels = file.type_labels;
-  if (labels !== undefined && (typeof labels !== 'object' || labels === null ||
-      !Object.values(labels).every((l) => typeof l === 'string'))) {
-    throw new Error(`${source}: "type_labels" must map types to strings`);
-  }
-  const defaults = { preamble: [], instruction: '', format: '', dataset: '', type_labels: {}, answer_prefix: '' };
-  return { ...defaults, ...(file as Partial<PromptTemplate>) } as PromptTemplate;
+const text = z.string({ error: 'must be a string' });
+const message = z.object({ role: z.enum(['system', 'user', 'assistant']), content: z.string() });
+
+const PROMPT_TEMPLATE: z.ZodType<PromptTemplate> = z.object({
+  name: text,
+  dataset: text.default(''),
+  system: text.optional(),
+  instruction: text.default(''),
+  format: text.default(''),
+  preamble: z.array(message, { error: 'must be a list of {role, content} messages' }).default([]),
+  first_turn: text,
+  next_turn: text,
+  multi_turn: z.boolean({ error: 'must be true or false' }),
+  type_labels: z.record(z.string(), z.string(), { error: 'must map types to strings' }).default({}),
+  answer_prefix: text.default(''),
+}, { error: 'is not an object' });
+
+/** A template from a file or a request, checked field by field; `source` names it in errors, `fail` makes them. */
+export function parsePromptTemplate(value: unknown, source: string, fail?: (message: string) => Error): PromptTemplate {
+  return validate(PROMPT_TEMPLATE, value, source, fail);
 }
