@@ -166,3 +166,42 @@ test('drain refuses new items, sends the waiting ones at once, and resolves when
   await drained;
   assert.deepEqual(await waiting, ['answer a0', 'answer a1']);
 });
+
+test('a failed batch is halved down to the item that fails; the other submissions get their results', async () => {
+  const batches: string[][] = [];
+  const s = new BatchScheduler<Item, string>({
+    run: async (items) => {
+      batches.push(items.map((i) => i.id));
+      if (items.some((i) => i.id === 'bad')) throw new Error('cannot answer bad');
+      return items.map((i) => `answer ${i.id}`);
+    },
+    keyOf: (item) => item.key,
+    batchSize: 4,
+    maxWaitMs: 10_000,
+    concurrency: 1,
+    isolateFailures: () => true,
+  });
+  const good = s.submit([{ key: 'k', id: 'a' }, { key: 'k', id: 'b' }]);
+  const bad = s.submit([{ key: 'k', id: 'c' }, { key: 'k', id: 'bad' }]);
+  assert.deepEqual(await good, ['answer a', 'answer b']);
+  await assert.rejects(bad, /cannot answer bad/);
+  assert.deepEqual(batches, [['a', 'b', 'c', 'bad'], ['a', 'b'], ['c', 'bad'], ['c'], ['bad']]);
+});
+
+test('without isolateFailures, or when it says no, a failed batch fails every submission in it', async () => {
+  for (const isolateFailures of [undefined, () => false]) {
+    const s = new BatchScheduler<Item, string>({
+      run: async (items) => {
+        if (items.some((i) => i.id === 'bad')) throw new Error('cannot answer bad');
+        return items.map((i) => `answer ${i.id}`);
+      },
+      keyOf: (item) => item.key,
+      batchSize: 2,
+      maxWaitMs: 10_000,
+      concurrency: 1,
+      ...(isolateFailures ? { isolateFailures } : {}),
+    });
+    const results = await Promise.allSettled([s.submit([{ key: 'k', id: 'a' }]), s.submit([{ key: 'k', id: 'bad' }])]);
+    assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected']);
+  }
+});

@@ -2,7 +2,7 @@
 // share a batch, so their conversations can advance through the types in lockstep.
 import type { Answer, Query } from '../domain/types.js';
 import { BatchScheduler } from './batch-scheduler.js';
-import type { ModelBackend } from './model-backend.js';
+import { InferenceUnavailableError, type ModelBackend } from './model-backend.js';
 
 export interface BatchingOptions {
   batchSize: number;
@@ -23,6 +23,9 @@ export function queryBatcher(backend: ModelBackend, options: BatchingOptions): Q
     maxWaitMs: options.batchWaitMs,
     concurrency: options.concurrency,
     onBatch: options.onBatch,
+    // A failure that is not the servers' being away may be one sentence's: find it before it
+    // costs every document in the batch an attempt.
+    isolateFailures: (error) => !(error instanceof InferenceUnavailableError),
   });
 }
 

@@ -50,6 +50,8 @@ export function jobScheduler(pool: InferencePool, metrics: ServerMetrics, option
     run,
     keyOf: (job) => (job.kind === 'answer' ? `answer\0${job.templateKey}\0${typesKey(job.query.types)}` : `chat\0${job.maxTokens}`),
     concurrency: pool.size,
+    // One client's bad chat or query must not fail the other clients' requests in its batch.
+    isolateFailures: () => true,
     ...batching,
   });
   metrics.watchQueue(() => scheduler.queued, () => scheduler.running);
