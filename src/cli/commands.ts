@@ -1,7 +1,7 @@
 // The runtime's commands and the dispatcher that turns their errors into one clear line. The
 // tools CLI (tools/cli/main.ts) adds its own commands to the same table.
 import { annotateCommand } from './annotate-command.js';
-import { UsageError } from './args.js';
+import { UsageError } from './options.js';
 import { evalCommand } from './eval-command.js';
 import { runCommand } from './run-command.js';
 import { serveCommand } from './serve-command.js';

@@ -1,4 +1,5 @@
-// Reads samples back out of the Prometheus text format: for the demo's summary and the tests.
+// Reads samples back out of the Prometheus text format that a process's /metrics serves, for the
+// serving benchmark and the tests; and quantiles from histogram samples (the demo's too).
 
 export interface Sample {
   name: string;

@@ -51,7 +51,7 @@ const { values: args } = parseArgs({
     models: { type: 'string' },
     'batch-size': { type: 'string', default: '8' },
     'max-new-tokens': { type: 'string', default: '8' },
-    workers: { type: 'string' },
+    'inference-workers': { type: 'string' },
     seed: { type: 'string', default: '42' },
   },
 });
@@ -70,7 +70,7 @@ console.error(`bench: ${host.cpu}, ${host.cores} cores, load ${host.load_start.t
 
 for (const [preset, count] of Object.entries(plan)) {
   const { dir } = await buildTestModel({ preset });
-  const pool = await InferencePool.start({ modelDir: dir, ...(args.workers ? { workers: Number(args.workers) } : {}) });
+  const pool = await InferencePool.start({ modelDir: dir, ...(args['inference-workers'] ? { workers: Number(args['inference-workers']) } : {}) });
   const bare = await Roofline.start(dir, pool.size);
   try {
     for (const workload of WORKLOADS) {

@@ -3,17 +3,19 @@
 // outputs back, prints a summary, and stops everything.
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { workerConfig } from '../../src/cli/run-command.js';
 import { readAnnotated } from '../../src/consumers/annotated-reader.js';
+import { StreamWorker, type WorkerConfig } from '../../src/consumers/stream-worker.js';
 import { readCorpus } from '../../src/corpora/index.js';
 import { documentType, toAvroDocument } from '../../src/domain/avro.js';
 import type { AnnotatedDocument, Document } from '../../src/domain/types.js';
-import { ensureDefaultModel } from '../default-model/default-model.js';
 import { createKafka } from '../../src/kafka/connection.js';
 import { DEFAULT_TOPICS, ensureTopics } from '../../src/kafka/topics.js';
-import { histogramQuantile, parsePrometheusText, sampleValue } from '../bench/prometheus-text.js';
-import { StreamWorker, type WorkerConfig } from '../../src/consumers/stream-worker.js';
+import type { WorkerMetrics } from '../../src/observability/metrics.js';
 import { projectPath } from '../../src/project.js';
 import { splitSentences } from '../../src/stages/split-sentences.js';
+import { histogramQuantile, sampleValue, type Sample } from '../bench/prometheus-text.js';
+import { ensureDefaultModel } from '../default-model/default-model.js';
 
 const SHARED_ABSTRACTS = projectPath('..', 'shared', 'data', 'ncbi-disease', 'test.pubtator');
 const BUNDLED_ABSTRACTS = projectPath('test', 'fixtures', 'ncbi-disease-sample.pubtator');
@@ -44,7 +46,7 @@ async function main(): Promise<void> {
     await ensureTopics(kafka, DEFAULT_TOPICS, 3);
 
     step(`starting a worker with model ${model}`);
-    worker = await StreamWorker.start(workerConfig(broker.bootstrap, model), (error) => {
+    worker = await StreamWorker.start(demoWorkerConfig(broker.bootstrap, model), (error) => {
       console.error(`worker failed: ${(error as Error).message}`);
       process.exitCode = 1;
     });
@@ -63,7 +65,7 @@ async function main(): Promise<void> {
     const annotated = await readAnnotated(kafka, DEFAULT_TOPICS.annotated, documents.length,
       (n) => process.stderr.write(`\r  ${n}/${documents.length} documents annotated${n === documents.length ? '\n' : ''}`));
     const seconds = (Date.now() - started) / 1000;
-    printSummary(annotated, seconds, parsePrometheusText(await worker.metrics.registry.metrics()));
+    printSummary(annotated, seconds, await latencySamples(worker.metrics));
   } finally {
     step('stopping the worker and the broker');
     await worker?.stop(10_000);
@@ -71,31 +73,19 @@ async function main(): Promise<void> {
   }
 }
 
-function workerConfig(bootstrap: string, model: string): WorkerConfig {
-  return {
-    kafka: { brokers: [bootstrap], clientId: 'bioner-demo-worker' },
-    groupId: 'bioner-demo',
-    topics: DEFAULT_TOPICS,
-    model,
-    template: 'conv_term',
-    defaultTypes: ['disease'],
-    batchSize: 8,
-    batchWaitMs: 50,
-    concurrency: 2,
-    maxInFlightDocuments: 64,
-    maxDocumentChars: 100_000,
-    delivery: 'at-least-once',
-    instanceId: 'demo',
-    metricsPort: 0,
-    inferenceWorkers: 1,
-    maxNewTokens: 64,
-    inferenceTimeoutMs: 120_000,
-    shutdownTimeoutMs: 10_000,
-    sessionTimeoutMs: 30_000,
-  };
+/** `bioner-stream run`'s defaults, with the demo's broker, model and names. */
+function demoWorkerConfig(bootstrap: string, model: string): WorkerConfig {
+  return workerConfig(['--brokers', bootstrap, '--model', model, '--client-id', 'bioner-demo-worker', '--group-id', 'bioner-demo',
+    '--instance-id', 'demo', '--metrics-port', '0', '--shutdown-timeout-ms', '10000'], {});
 }
 
-function printSummary(annotated: AnnotatedDocument[], seconds: number, metrics: ReturnType<typeof parsePrometheusText>): void {
+/** The worker's latency histograms, read from prom-client as samples. */
+async function latencySamples(metrics: WorkerMetrics): Promise<Sample[]> {
+  const histograms = await Promise.all([metrics.endToEndSeconds.get(), metrics.inferenceSeconds.get()]);
+  return histograms.flatMap((h) => h.values.map((v) => ({ name: v.metricName ?? h.name, labels: v.labels as Record<string, string>, value: v.value })));
+}
+
+function printSummary(annotated: AnnotatedDocument[], seconds: number, metrics: Sample[]): void {
   const entities = annotated.flatMap((a) => a.entities);
   const byType = new Map<string, number>();
   for (const e of entities) byType.set(e.type, (byType.get(e.type) ?? 0) + 1);
@@ -111,7 +101,7 @@ function printSummary(annotated: AnnotatedDocument[], seconds: number, metrics: 
   console.log(`latency     end to end p50 ${ms(histogramQuantile(metrics, 'bioner_end_to_end_latency_seconds', 0.5))}, ` +
     `p95 ${ms(histogramQuantile(metrics, 'bioner_end_to_end_latency_seconds', 0.95))}; ` +
     `inference batch p50 ${ms(histogramQuantile(metrics, 'bioner_inference_duration_seconds', 0.5))} ` +
-    `over ${sampleValue(metrics, 'bioner_inference_duration_seconds_count') ?? 0} batches (from /metrics)`);
+    `over ${sampleValue(metrics, 'bioner_inference_duration_seconds_count') ?? 0} batches (from the metrics)`);
   console.log('\nannotated sentences ([[entity]]):');
   for (const line of markedSentences(annotated, 5)) console.log(`  ${line}`);
 }
