@@ -7,7 +7,7 @@ import { createBackend } from '../inference/create-backend.js';
 import type { ModelBackend } from '../inference/model-backend.js';
 import { queryBatcher } from '../inference/query-batcher.js';
 import { createKafka, type KafkaConnection } from '../kafka/connection.js';
-import { startHttpServer } from '../observability/http-server.js';
+import { startProbeServer } from '../observability/probes.js';
 import { createLog } from '../observability/log.js';
 import { WorkerMetrics } from '../observability/metrics.js';
 import { Annotator } from '../pipeline/annotator.js';
@@ -66,7 +66,7 @@ export class StreamWorker {
   static async start(config: WorkerConfig, onFatal: (error: unknown) => void): Promise<StreamWorker> {
     const metrics = new WorkerMetrics();
     let worker: StreamWorker | undefined;
-    const server = await startHttpServer(config.metricsPort, metrics.registry, {
+    const server = await startProbeServer(config.metricsPort, metrics.registry, {
       healthy: () => !worker?.failed,
       ready: () => !!worker && !worker.stopping && worker.documents.joined,
     });
