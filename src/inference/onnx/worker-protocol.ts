@@ -5,7 +5,7 @@ import type { ChatModelOptions } from './chat-model.js';
 import type { AnsweredBatch, AnswerSettings } from './conversation-engine.js';
 
 /** What each worker loads, fixed for its lifetime. */
-export interface WorkerConfig extends ChatModelOptions {
+export interface WorkerThreadConfig extends ChatModelOptions {
   /** Most token positions one forward pass may feed. */
   prefillChunkTokens: number;
 }

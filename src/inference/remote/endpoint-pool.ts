@@ -42,7 +42,8 @@ const TRANSIENT_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
 const TOO_MANY_REQUESTS = 429;
 const RETRY_AFTER_STATUSES = new Set([429, 503]);
 
-interface Endpoint {
+/** One of the equivalent servers, with its circuit breaker. */
+interface Upstream {
   url: string;
   breaker: CircuitBreaker;
 }
@@ -56,12 +57,12 @@ interface HttpRequest {
 
 type Attempt =
   | { kind: 'answered'; reply: unknown }
-  | { kind: 'transient'; endpoint: Endpoint; cause: string; retryAfterMs?: number }
+  | { kind: 'transient'; endpoint: Upstream; cause: string; retryAfterMs?: number }
   | { kind: 'every-circuit-open' };
 
 export class EndpointPool {
   private readonly options: EndpointPoolOptions;
-  private readonly endpoints: Endpoint[];
+  private readonly endpoints: Upstream[];
   private readonly queue: PQueue;
   private readonly closing = new AbortController();
   /** Authorization and the configured headers, sent with every request. */
@@ -94,7 +95,7 @@ export class EndpointPool {
 
   private async request<T>(request: HttpRequest): Promise<T> {
     const { signal } = this.closing;
-    let failed: Endpoint | undefined;
+    let failed: Upstream | undefined;
     let lastCause: string | undefined;
     for (let retry = 0; ; retry++) {
       signal.throwIfAborted();
@@ -111,7 +112,7 @@ export class EndpointPool {
   }
 
   /** One try at one endpoint; throws what no retry would fix. */
-  private async attempt(request: HttpRequest, failed: Endpoint | undefined): Promise<Attempt> {
+  private async attempt(request: HttpRequest, failed: Upstream | undefined): Promise<Attempt> {
     const endpoint = this.pick(failed);
     if (!endpoint) return { kind: 'every-circuit-open' };
     const url = endpoint.url + request.path;
@@ -146,7 +147,7 @@ export class EndpointPool {
    * Round robin over the endpoints whose circuit lets a request through: a new request starts
    * after where the last one started, a retry after the endpoint that just failed it.
    */
-  private pick(failed: Endpoint | undefined): Endpoint | undefined {
+  private pick(failed: Upstream | undefined): Upstream | undefined {
     const count = this.endpoints.length;
     const start = failed ? this.endpoints.indexOf(failed) + 1 : this.nextStart++ % count;
     for (let i = 0; i < count; i++) {

@@ -4,10 +4,10 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { completeChats } from './chat-completion.js';
 import { ChatModel } from './chat-model.js';
 import { ConversationEngine } from './conversation-engine.js';
-import type { WorkerCall, WorkerConfig, WorkerReply, WorkerRequest, WorkerResult } from './worker-protocol.js';
+import type { WorkerCall, WorkerThreadConfig, WorkerReply, WorkerRequest, WorkerResult } from './worker-protocol.js';
 
 const port = parentPort!;
-const config = workerData as WorkerConfig;
+const config = workerData as WorkerThreadConfig;
 const model = await ChatModel.load(config);
 const engine = new ConversationEngine(model, config.prefillChunkTokens);
 port.postMessage({ kind: 'ready', constrainable: model.vocabulary !== null } satisfies WorkerReply);
