@@ -19,10 +19,11 @@ export const RUNTIME_COMMANDS: Record<string, Command> = {
 };
 
 function usage(commands: Record<string, Command>): string {
+  const width = Math.max(...Object.keys(commands).map((name) => name.length));
   return `usage: bioner-stream <command> [options]
 
 commands:
-${Object.entries(commands).sort(([a], [b]) => a.localeCompare(b)).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`).join('\n')}
+${Object.entries(commands).sort(([a], [b]) => a.localeCompare(b)).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`).join('\n')}
 
 Run "bioner-stream <command> --help" for a command's options.`;
 }
