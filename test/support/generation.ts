@@ -16,22 +16,16 @@ export interface GenerationResult {
   generatedTokens: number;
 }
 
+type Generation = (session: InferenceSession, prompts: readonly (readonly number[])[], options: GenerateOptions) => Promise<GenerationResult>;
+
 /** A batched prefill of the prompts, then one token per row per step. */
-export async function generate(
-  session: InferenceSession,
-  prompts: readonly (readonly number[])[],
-  options: GenerateOptions,
-): Promise<GenerationResult> {
+export const generate: Generation = async (session, prompts, options) => {
   const forward = new Forward(session, options.padTokenId);
   const rows = await generateFrom(forward, KvCache.empty(decoderLayout(session), prompts.length), prompts, options);
   return summarise(prompts, rows.map(({ tokens, probabilities, finishReason }) => ({ tokens, probabilities, finishReason })));
-}
+};
 
-export async function generateWithoutCache(
-  session: InferenceSession,
-  prompts: readonly (readonly number[])[],
-  options: GenerateOptions,
-): Promise<GenerationResult> {
+export const generateWithoutCache: Generation = async (session, prompts, options) => {
   const forward = new Forward(session, options.padTokenId);
   const stopTokens = new Set(options.stopTokenIds);
   const rows: GeneratedRow[] = prompts.map(() => ({ tokens: [], probabilities: [], finishReason: 'length' }));
@@ -52,7 +46,7 @@ export async function generateWithoutCache(
     });
   }
   return summarise(prompts, rows);
-}
+};
 
 function summarise(prompts: readonly (readonly number[])[], rows: GeneratedRow[]): GenerationResult {
   return {
