@@ -4,7 +4,7 @@
 // Requires `npm run build`.
 //
 //   npm run model:fetch
-import { DefaultModelUnavailableError, ensureBaseModel, ensureDefaultModel } from '../dist/src/inference/default-model.js';
+import { DefaultModelUnavailableError, ensureBaseModel, ensureDefaultModel } from '../dist/tools/default-model/default-model.js';
 
 try {
   await ensureBaseModel();

@@ -2,8 +2,8 @@
 // when the default model has been fetched (`npm run model:fetch`); skipped otherwise.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { BASE_MODEL_DIR, BASE_MODEL_GGUF } from '../src/inference/default-model.js';
-import { isImported } from '../src/inference/model-import/import-model.js';
+import { BASE_MODEL_DIR, BASE_MODEL_GGUF } from '../tools/default-model/default-model.js';
+import { isImported } from '../tools/model-import/import-model.js';
 import { compareWithLlamaCpp, CONTINUATION_TOKENS, NEAR_TIE, summarise } from './support/llama-cpp-agreement.js';
 
 const skip = (await isImported(BASE_MODEL_GGUF, BASE_MODEL_DIR))

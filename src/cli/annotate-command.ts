@@ -4,91 +4,70 @@ import { finished } from 'node:stream/promises';
 import { CORPUS_FORMATS, readCorpus } from '../corpora/index.js';
 import type { AnnotatedDocument, Document } from '../domain/types.js';
 import { createBackend } from '../inference/create-backend.js';
-import { ensureDefaultModel } from '../inference/default-model.js';
 import { modelGuidelines } from '../inference/model-guidelines.js';
 import { INFERENCE_MODES } from '../inference/onnx/conversation-engine.js';
-import { EXECUTION_PROVIDERS, MODEL_DTYPES } from '../inference/onnx/decoder-session.js';
-import { defaultWorkerCount } from '../inference/onnx/inference-pool.js';
 import { DEFAULT_ENGINE_OPTIONS } from '../inference/onnx/onnx-backend.js';
 import { Annotator } from '../pipeline/annotator.js';
-import { queryBatcher } from '../pipeline/query-batcher.js';
-import { PIPELINE_VERSION } from '../project.js';
+import { queryBatcher } from '../inference/query-batcher.js';
+import { PIPELINE_VERSION, projectPath } from '../project.js';
 import { loadPromptTemplate, withGuidelines } from '../stages/build-prompt.js';
 import { EntityTypes } from '../stages/entity-types.js';
-import { oneOf, parseOptions, positiveInt, required, UsageError } from './args.js';
+import { BATCHING, ENGINE, inferenceWorkers, maxNewTokens } from './common-options.js';
+import { choice, list, parseCommandLine, text, toggle, UsageError } from './options.js';
 import { ProgressBar } from './progress.js';
 
-const USAGE = `usage: bioner-stream annotate --input FILE --input-format pubtator|iob|jsonl|text
-                                --types disease,chemical --output OUT.jsonl [options]
-
-  --model DIR|oracle:GOLD_FILE  a model directory (default: SmolLM2-135M-Instruct with the shipped
-                          conv_term adapter, fetched and merged on first use) or gold answers
-  --guidelines NAME       the corpus guidelines the model is asked to follow (default: the model's
-                          corpus whose types fit --types best, e.g. BC5CDR for chemical,disease)
-  --template NAME|FILE    prompt template: conv_term (default), universalner, or a JSON file
-  --entity-types FILE     type vocabulary and corpus label mapping (default config/entity-types.json)
-  --batch-size N          sentences per inference batch (default 8)
-  --batch-wait-ms N       longest wait for a batch to fill (default 20)
-  --workers N             inference worker threads (default: one per core, up to 4)
-  --max-new-tokens N      bound on each answer's length (default 64)
-  --inference-mode MODE   reuse (default): feed only what the KV cache lacks; naive: every turn from scratch
-  --unconstrained         let answers be any text (default: a JSON list of strings from the sentence)
-  --dtype fp32|fp16|q8|q4 which weights under onnx/ to load (default fp32)
-  --execution-provider cpu|cuda   (default cpu; cuda needs the CUDA build, see docs/performance.md)`;
-
 const OPTIONS = {
-  input: { type: 'string' },
-  'input-format': { type: 'string' },
-  model: { type: 'string' },
-  guidelines: { type: 'string' },
-  types: { type: 'string' },
-  output: { type: 'string' },
-  template: { type: 'string' },
-  'entity-types': { type: 'string' },
-  'batch-size': { type: 'string' },
-  'batch-wait-ms': { type: 'string' },
-  workers: { type: 'string' },
-  'max-new-tokens': { type: 'string' },
-  'inference-mode': { type: 'string' },
-  unconstrained: { type: 'boolean' },
-  dtype: { type: 'string' },
-  'execution-provider': { type: 'string' },
-} as const;
+  input: text('FILE', 'the corpus to annotate', { required: true }),
+  'input-format': choice(CORPUS_FORMATS, 'how the corpus is written', { required: true }),
+  model: text('DIR|oracle:GOLD_FILE|remote:URL|openai:URL', 'the model, gold answers, or inference servers; the full CLI ' +
+    'fills in the shipped fine-tuned model', { required: true }),
+  guidelines: text('NAME', "the corpus guidelines the model follows (default: the model's corpus whose types fit --types best)"),
+  types: list('LIST', 'entity types to ask for, e.g. disease,chemical', { required: true }),
+  output: text('OUT.jsonl', 'one EntityRecord JSON per line', { required: true }),
+  template: text('NAME|FILE', 'prompt template: conv_term, universalner, or a JSON file', 'conv_term'),
+  'entity-types': text('FILE', 'type vocabulary and corpus label mapping', projectPath('config', 'entity-types.json'), 'config/entity-types.json'),
+  ...BATCHING,
+  'inference-workers': inferenceWorkers(),
+  'max-new-tokens': maxNewTokens(),
+  'inference-mode': choice(INFERENCE_MODES, 'reuse: feed only what the KV cache lacks; naive: every turn from scratch',
+    DEFAULT_ENGINE_OPTIONS.inferenceMode),
+  unconstrained: toggle('let answers be any text (default: a JSON list of strings from the sentence)'),
+  ...ENGINE,
+};
+
+const COMMAND_LINE = {
+  synopsis: 'usage: bioner-stream annotate --input FILE --input-format FORMAT --model MODEL --types LIST --output OUT.jsonl [options]',
+  options: OPTIONS,
+};
 
 /** Documents annotated at once: enough to keep batches full, few enough to bound memory. */
 const DOCUMENTS_IN_FLIGHT = 32;
 
 export async function annotateCommand(argv: string[]): Promise<void> {
-  const args = parseOptions(argv, OPTIONS, USAGE);
-  const input = required(args.input, '--input');
-  const format = oneOf(required(args['input-format'], '--input-format'), CORPUS_FORMATS, '--input-format');
-  const output = required(args.output, '--output');
-  if (!existsSync(input)) throw new UsageError(`cannot read input ${input}: no such file`);
-
-  const entityTypes = EntityTypes.load(args['entity-types']);
-  const types = required(args.types, '--types').split(',').map((t) => entityTypes.canonical(t.trim()));
-  const modelSpec = args.model ?? (await ensureDefaultModel());
-  const template = withGuidelines(loadPromptTemplate(args.template ?? 'conv_term'), args.guidelines ?? modelGuidelines(modelSpec, types));
-  const corpus = await readCorpus(input, format);
+  const { values: o } = parseCommandLine(argv, COMMAND_LINE);
+  if (!existsSync(o.input)) throw new UsageError(`cannot read input ${o.input}: no such file`);
+  const entityTypes = EntityTypes.load(o['entity-types']);
+  const types = o.types.map((t) => entityTypes.canonical(t));
+  const template = withGuidelines(loadPromptTemplate(o.template), o.guidelines ?? modelGuidelines(o.model, types));
+  const corpus = await readCorpus(o.input, o['input-format']);
   for (const warning of corpus.warnings) console.error(`warning: ${warning}`);
-
-  const workers = positiveInt(args.workers, defaultWorkerCount(), '--workers');
-  const backend = await createBackend(modelSpec, {
+  const workers = o['inference-workers'];
+  const backend = await createBackend(o.model, {
     template,
     entityTypes,
     engine: {
       workers,
-      maxNewTokens: positiveInt(args['max-new-tokens'], DEFAULT_ENGINE_OPTIONS.maxNewTokens, '--max-new-tokens'),
-      inferenceMode: oneOf(args['inference-mode'] ?? DEFAULT_ENGINE_OPTIONS.inferenceMode, INFERENCE_MODES, '--inference-mode'),
-      constrained: !args.unconstrained,
-      dtype: oneOf(args.dtype ?? 'fp32', MODEL_DTYPES, '--dtype'),
-      executionProvider: oneOf(args['execution-provider'] ?? 'cpu', EXECUTION_PROVIDERS, '--execution-provider'),
+      maxNewTokens: o['max-new-tokens'],
+      inferenceMode: o['inference-mode'],
+      constrained: !o.unconstrained,
+      dtype: o.dtype,
+      executionProvider: o['execution-provider'],
     },
   });
   try {
     const batcher = queryBatcher(backend, {
-      batchSize: positiveInt(args['batch-size'], 8, '--batch-size'),
-      batchWaitMs: positiveInt(args['batch-wait-ms'], 20, '--batch-wait-ms'),
+      batchSize: o['batch-size'],
+      batchWaitMs: o['batch-wait-ms'],
       // A batch in flight per worker keeps every worker busy.
       concurrency: workers,
     });
@@ -98,7 +77,7 @@ export async function annotateCommand(argv: string[]): Promise<void> {
       defaultTypes: types,
       provenance: { model_id: backend.modelId, prompt_format: template.name, pipeline_version: PIPELINE_VERSION },
     });
-    const out = createWriteStream(output);
+    const out = createWriteStream(o.output);
     const progress = new ProgressBar(corpus.documents.length, 'docs');
     const totals = { entities: 0, ungrounded: 0, invalid: 0, answers: 0 };
     for await (const annotated of annotateInOrder(annotator, corpus.documents)) {
@@ -113,7 +92,7 @@ export async function annotateCommand(argv: string[]): Promise<void> {
     await finished(out);
     console.error(
       `annotated ${corpus.documents.length} documents: ${totals.entities} entities, ${totals.ungrounded} ungrounded, ` +
-        `${totals.invalid} invalid answers of ${totals.answers} → ${output}`,
+        `${totals.invalid} invalid answers of ${totals.answers} → ${o.output}`,
     );
   } finally {
     await backend.close();

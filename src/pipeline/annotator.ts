@@ -5,7 +5,7 @@ import type { EntityTypes } from '../stages/entity-types.js';
 import { groundMentions } from '../stages/ground-mentions.js';
 import { toEntityRecords, type TypedMention } from '../stages/normalise-entities.js';
 import { splitSentences, type SplitOptions } from '../stages/split-sentences.js';
-import type { QueryBatcher } from './query-batcher.js';
+import type { QueryBatcher } from '../inference/query-batcher.js';
 
 export interface AnnotatorOptions {
   batcher: QueryBatcher;
