@@ -123,6 +123,17 @@ describe('the trainer (PyTorch, peft) on the generated test model', { timeout: 1
     assert.ok((await readFile(join(dir, 'out', 'curve.jsonl'), 'utf8')).includes('"devel"'));
   });
 
+  test('full fine-tuning writes a checkpoint directory that imports like any other', async () => {
+    const python = await trainerPython((line) => console.error(line));
+    const dir = await scratch();
+    await sampleDataset(dir);
+    await writeTestModelCheckpoint(join(dir, 'base'));
+    await runPython(python, await trainArgs(dir, ['--method', 'full', '--max-steps', '3', '--evals-per-epoch', '1']));
+    const imported = await importModel(join(dir, 'out', 'best'), join(dir, 'model'));
+    assert.equal(imported.format, 'hf-checkpoint');
+    assert.equal(imported.config.hidden_size, 64);
+  });
+
   test('a run killed after a checkpoint resumes from it and finishes the same steps', async () => {
     const python = await trainerPython((line) => console.error(line));
     const dir = await scratch();
