@@ -26,20 +26,10 @@ export async function trainerPython(log: (line: string) => void): Promise<string
   return python;
 }
 
-/**
- * Each training step allocates and frees gigabytes of activations; with glibc's defaults they go
- * back to the kernel every step and the page faults cost about a tenth of the step.
- */
-export const PYTHON_ENV = {
-  PYTHONUNBUFFERED: '1',
-  MALLOC_MMAP_THRESHOLD_: String(2 ** 34),
-  MALLOC_TRIM_THRESHOLD_: String(2 ** 34),
-};
-
 /** Runs python with the output passed through; rejects on a non-zero exit or a signal. */
 export function runPython(python: string, args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(python, args, { stdio: 'inherit', env: { ...process.env, ...PYTHON_ENV } });
+    const child = spawn(python, args, { stdio: 'inherit', env: { ...process.env, PYTHONUNBUFFERED: '1' } });
     child.on('error', reject);
     child.on('exit', (code, signal) =>
       code === 0 ? resolve() : reject(new Error(`${args[0]} ${signal ? `was killed by ${signal}` : `exited with code ${code}`}`)));
