@@ -36,10 +36,18 @@ export function text(value: string, help: string, fallback?: string | { required
   };
 }
 
-/** An integer in [min, max] (default: positive). */
-export function integer(help: string, fallback: number, { min = 1, max = Number.MAX_SAFE_INTEGER, shown = String(fallback) } = {}): Option<number> {
+interface IntegerBounds {
+  min?: number;
+  max?: number;
+  shown?: string;
+}
+
+/** An integer in [min, max] (default: positive); without a fallback, a missing one is undefined. */
+export function integer(help: string, fallback: number, bounds?: IntegerBounds): Option<number>;
+export function integer(help: string): Option<number | undefined>;
+export function integer(help: string, fallback?: number, { min = 1, max = Number.MAX_SAFE_INTEGER, shown }: IntegerBounds = {}): Option<number | undefined> {
   return {
-    value: 'N', help, shown,
+    value: 'N', help, shown: shown ?? (fallback === undefined ? undefined : String(fallback)),
     read(raw, flag) {
       if (raw === undefined) return fallback;
       const n = Number(raw);

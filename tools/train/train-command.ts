@@ -3,7 +3,7 @@
 import { copyFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { choice, parseCommandLine, text, UsageError } from '../../src/cli/options.js';
+import { choice, integer, parseCommandLine, text, UsageError } from '../../src/cli/options.js';
 import { BASE_MODEL_GGUF, ensureBaseModel } from '../default-model/default-model.js';
 import { stopTokenIds } from '../../src/inference/onnx/chat-model.js';
 import { baseFingerprint } from '../model-import/base-fingerprint.js';
@@ -28,9 +28,9 @@ a kill: it resumes from DIR/checkpoint.`,
     base: text('SOURCE', "override the recipe's base: default, a GGUF file or a Hugging Face checkpoint directory"),
     method: choice(['lora', 'full'] as const, "a LoRA adapter or full fine-tuning (default: the recipe's)"),
     epochs: text('N', "passes over the training conversations (default: the recipe's)"),
-    'max-steps': text('N', 'stop after N optimiser steps'),
+    'max-steps': integer('stop after N optimiser steps'),
     precision: choice(['auto', 'fp32', 'bf16'] as const, 'bf16 autocast where the CPU has AMX or on CUDA', 'auto'),
-    threads: text('N', 'CPU threads for PyTorch (default: all cores)'),
+    threads: integer('CPU threads for PyTorch (default: all cores)'),
   },
   notes: 'Then merge the adapter: bioner-stream import BASE --adapter DIR/best --out MODEL',
 };
