@@ -46,9 +46,10 @@ const dir = await mkdtemp(join(tmpdir(), 'bioner-evaluate-'));
 const results: CorpusScores[] = [];
 
 for (const corpus of recipe.corpora.filter((c) => c.test)) {
-  const gold = join(dir, `${corpus.name}.gold`);
-  const documents = await writeFirstDocuments(corpus.test!, o.documents, gold);
   const format = corpus.test!.format!;
+  // The oracle backend tells the gold file's format by its extension.
+  const gold = join(dir, `${corpus.name}.${format === 'iob' ? 'tsv' : format}`);
+  const documents = await writeFirstDocuments(corpus.test!, o.documents, gold);
   const types = (guidelines[corpus.name] ?? []).join(',');
   const annotate = async (modelSpec: string, out: string) => {
     const started = performance.now();
