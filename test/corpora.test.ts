@@ -71,9 +71,9 @@ describe('parsePubTator', () => {
     assert.deepEqual(
       corpus.mentions.filter((m) => m.docId === '111'),
       [
-        { docId: '111', start: 0, end: 14, text: 'Wilson disease', type: 'SpecificDisease' },
-        { docId: '111', start: 24, end: 40, text: 'Copper toxicosis', type: 'Modifier' },
-        { docId: '111', start: 48, end: 61, text: 'liver disease', type: 'DiseaseClass' },
+        { docId: '111', start: 0, end: 14, text: 'Wilson disease', type: 'SpecificDisease', conceptIds: ['MESH:D006527'] },
+        { docId: '111', start: 24, end: 40, text: 'Copper toxicosis', type: 'Modifier', conceptIds: ['OMIM:215600'] },
+        { docId: '111', start: 48, end: 61, text: 'liver disease', type: 'DiseaseClass', conceptIds: ['MESH:D008107'] },
       ],
     );
     assertGrounded(corpus);
@@ -112,6 +112,24 @@ describe('parsePubTator', () => {
     assert.deepEqual(corpus.relations, [{ docId: '7', type: 'CID', ids: ['D1', 'D2'] }]);
     assert.equal(corpus.mentions.length, 1);
     assert.deepEqual(corpus.warnings, []);
+  });
+
+  test('concept ids: -1 is none, | a composite mention, + concepts needed together; ids become CURIEs', () => {
+    const corpus = parsePubTator(
+      [
+        '5|t|Breast and ovarian cancer.',
+        '5|a|X.',
+        '5\t0\t25\tBreast and ovarian cancer\tCompositeMention\tD001943|D010051',
+        '5\t11\t25\tovarian cancer\tDisease\t-1',
+        '5\t0\t6\tBreast\tModifier\tD020279+OMIM:113705',
+        '5\t27\t28\tX\tChemical',
+      ].join('\n'),
+    );
+    assert.deepEqual(
+      corpus.mentions.map((m) => m.conceptIds),
+      [['MESH:D001943', 'MESH:D010051'], undefined, ['MESH:D020279', 'OMIM:113705'], undefined],
+    );
+    assertFormatError(() => parsePubTator('5|t|A.\n5|a|B.\n5\t0\t2\tA.\tChemical\tnot an id'), 3, /not a concept id/);
   });
 
   test('malformed lines throw with the line number', () => {
@@ -167,6 +185,24 @@ describe('parseIob', () => {
     );
     assert.deepEqual(corpus.warnings, []);
     assertGrounded(corpus);
+  });
+
+  test('concept ids: -1 is none, | a composite mention, + concepts needed together; ids become CURIEs', () => {
+    const corpus = parsePubTator(
+      [
+        '5|t|Breast and ovarian cancer.',
+        '5|a|X.',
+        '5\t0\t25\tBreast and ovarian cancer\tCompositeMention\tD001943|D010051',
+        '5\t11\t25\tovarian cancer\tDisease\t-1',
+        '5\t0\t6\tBreast\tModifier\tD020279+OMIM:113705',
+        '5\t27\t28\tX\tChemical',
+      ].join('\n'),
+    );
+    assert.deepEqual(
+      corpus.mentions.map((m) => m.conceptIds),
+      [['MESH:D001943', 'MESH:D010051'], undefined, ['MESH:D020279', 'OMIM:113705'], undefined],
+    );
+    assertFormatError(() => parsePubTator('5|t|A.\n5|a|B.\n5\t0\t2\tA.\tChemical\tnot an id'), 3, /not a concept id/);
   });
 
   test('malformed lines throw with the line number', () => {
