@@ -1,5 +1,6 @@
 // The form in which names are compared: what varies between writers of the same name (case,
-// punctuation, hyphens, Greek letters, plurals, British spelling) is folded away.
+// punctuation, hyphens, Greek letters, plurals, British spelling, interchangeable head nouns) is
+// folded away.
 
 const GREEK: Record<string, string> = {
   α: 'alpha', β: 'beta', γ: 'gamma', δ: 'delta', ε: 'epsilon', ζ: 'zeta', η: 'eta', θ: 'theta',
@@ -34,10 +35,18 @@ export function bagKey(key: string): string {
     .join(' ');
 }
 
+/**
+ * Head nouns that name the same concept class in MeSH/MEDIC ("pancreatic cancer" and "pancreatic
+ * tumours" are both Pancreatic Neoplasms), as multi-pass sieve normalisers (D'Souza & Ng 2015) fold them.
+ */
+const SAME_HEAD: Record<string, string> = {
+  cancer: 'neoplasm', tumor: 'neoplasm', neoplasia: 'neoplasm', disorder: 'disease',
+};
+
 function foldWord(word: string): string {
   if (/\d/.test(word) || word.length <= 3) return word;
-  const british = word.replace(/ae/g, 'e').replace(/oe/g, 'e').replace(/our$/, 'or');
-  return singular(british);
+  const folded = singular(word).replace(/ae/g, 'e').replace(/oe/g, 'e').replace(/our$/, 'or');
+  return SAME_HEAD[folded] ?? folded;
 }
 
 function singular(word: string): string {

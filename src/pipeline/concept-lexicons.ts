@@ -1,0 +1,81 @@
+// Which lexicons concept linking uses: `default` (built from the training corpora's gold ids on
+// first use, into .cache/lexicons), `none`, or the user's own files, `TYPE=FILE[,TYPE=FILE]`.
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { readCorpus, type CorpusFormat } from '../corpora/index.js';
+import { projectPath } from '../project.js';
+import { ConceptLinker, DEFAULT_LINK_THRESHOLD } from '../stages/concepts/concept-linker.js';
+import { goldLexicon } from '../stages/concepts/gold-lexicon.js';
+import { formatLexiconTsv, readLexiconFile } from '../stages/concepts/lexicon-files.js';
+import { Lexicon, type Concept } from '../stages/concepts/lexicon.js';
+import type { EntityTypes } from '../stages/entity-types.js';
+
+export interface GoldSource {
+  file: string;
+  format: CorpusFormat;
+}
+
+const SHARED_DATA = (...parts: string[]) => projectPath('..', 'shared', 'data', ...parts);
+
+/** Training splits only: the devel and test splits measure the lexicons. */
+export const DEFAULT_LEXICON_SOURCES: Record<string, GoldSource[]> = {
+  disease: [
+    { file: SHARED_DATA('ncbi-disease', 'train.pubtator'), format: 'pubtator' },
+    { file: SHARED_DATA('bc5cdr-pubtator', 'train.pubtator'), format: 'pubtator' },
+  ],
+  chemical: [{ file: SHARED_DATA('bc5cdr-pubtator', 'train.pubtator'), format: 'pubtator' }],
+};
+
+export const DEFAULT_LEXICON_DIR = projectPath('.cache', 'lexicons');
+
+/** The concepts of `type` that the gold mentions of `sources` link to. */
+export async function lexiconFromGold(sources: readonly GoldSource[], type: string, entityTypes: EntityTypes): Promise<Concept[]> {
+  const mentions = [];
+  for (const source of sources) {
+    const corpus = await readCorpus(source.file, source.format);
+    mentions.push(...corpus.mentions.filter((m) => entityTypes.canonical(m.type) === type));
+  }
+  return goldLexicon(mentions);
+}
+
+/** The default lexicon files, built from DEFAULT_LEXICON_SOURCES when not yet in `dir`. */
+export async function defaultLexiconFiles(entityTypes: EntityTypes, dir = DEFAULT_LEXICON_DIR): Promise<Map<string, string>> {
+  const files = new Map<string, string>();
+  for (const [type, sources] of Object.entries(DEFAULT_LEXICON_SOURCES)) {
+    const file = `${dir}/${type}.tsv`;
+    if (!existsSync(file)) {
+      const missing = sources.find((s) => !existsSync(s.file));
+      if (missing) throw new Error(`cannot build the default ${type} lexicon: ${missing.file} not found (pass --lexicons TYPE=FILE or none)`);
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, formatLexiconTsv(await lexiconFromGold(sources, type, entityTypes)));
+    }
+    files.set(type, file);
+  }
+  return files;
+}
+
+/** A linker over the lexicons `spec` names; undefined for `none`. */
+export async function conceptLinker(
+  spec: string,
+  entityTypes: EntityTypes,
+  threshold = DEFAULT_LINK_THRESHOLD,
+): Promise<ConceptLinker | undefined> {
+  if (spec === 'none') return undefined;
+  const files = spec === 'default' ? await defaultLexiconFiles(entityTypes) : lexiconSpec(spec, entityTypes);
+  const lexicons = new Map<string, Lexicon>();
+  for (const [type, file] of files) lexicons.set(type, new Lexicon(readLexiconFile(file)));
+  return new ConceptLinker(lexicons, { threshold });
+}
+
+/** `disease=CTD_diseases.tsv,chemical=CTD_chemicals.tsv.gz` → canonical type → file. */
+export function lexiconSpec(spec: string, entityTypes: EntityTypes): Map<string, string> {
+  const files = new Map<string, string>();
+  for (const item of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const eq = item.indexOf('=');
+    if (eq <= 0) throw new Error(`bad lexicon "${item}": expected TYPE=FILE, default or none`);
+    const file = item.slice(eq + 1);
+    if (!existsSync(file)) throw new Error(`cannot read lexicon ${file}: no such file`);
+    files.set(entityTypes.canonical(item.slice(0, eq)), file);
+  }
+  return files;
+}
