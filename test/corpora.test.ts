@@ -269,13 +269,15 @@ test('readCorpus reads each format from a file, errors name the path and line', 
       iob: ['b.tsv', 'x\tB-Gene\n'],
       jsonl: ['c.jsonl', '{"id":"c","text":"C."}\n'],
       text: ['d.txt', 'D.'],
+      'bioc-xml': ['e.xml', '<collection><document><id>e</id><passage><offset>0</offset><text>E.</text></passage></document></collection>'],
+      'bioc-json': ['f.json', '{"documents":[{"id":"f","passages":[{"offset":0,"text":"F."}]}]}'],
     };
     const ids: Record<string, string[]> = {};
     for (const [format, [name, content]] of Object.entries(files) as [CorpusFormat, [string, string]][]) {
       await writeFile(join(dir, name), content);
       ids[format] = (await readCorpus(join(dir, name), format)).documents.map((d) => d.id);
     }
-    assert.deepEqual(ids, { pubtator: ['9'], iob: ['b:0'], jsonl: ['c'], text: ['d'] });
+    assert.deepEqual(ids, { pubtator: ['9'], iob: ['b:0'], jsonl: ['c'], text: ['d'], 'bioc-xml': ['e'], 'bioc-json': ['f'] });
 
     const bad = join(dir, 'bad.jsonl');
     await writeFile(bad, '{"id":"a","text":"x"}\nnot json\n');

@@ -96,7 +96,7 @@ async function main(): Promise<void> {
   const entityTypes = EntityTypes.load();
   const heapBefore = heapMb();
   const loadStarted = performance.now();
-  const linker = await conceptLinker(values.lexicons!, entityTypes, Number(values.threshold));
+  const linker = await conceptLinker(values.lexicons!, entityTypes, { threshold: Number(values.threshold) });
   if (!linker) throw new Error('--lexicons none links nothing');
   const loadSeconds = (performance.now() - loadStarted) / 1000;
   const rows: OracleRow[] = [];

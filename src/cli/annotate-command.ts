@@ -1,6 +1,7 @@
-// `bioner-stream annotate`: a corpus file in, one EntityRecord JSON per line out.
+// `bioner-stream annotate`: a corpus file in; EntityRecords (JSON lines), PubTator or BioC out.
 import { createWriteStream, existsSync } from 'node:fs';
 import { finished } from 'node:stream/promises';
+import { annotationWriter, OUTPUT_FORMATS } from '../corpora/annotation-writers.js';
 import { CORPUS_FORMATS, readCorpus } from '../corpora/index.js';
 import type { AnnotatedDocument, Document } from '../domain/types.js';
 import { createBackend } from '../inference/create-backend.js';
@@ -9,16 +10,25 @@ import { EXECUTION_PROVIDERS, MODEL_DTYPES } from '../inference/onnx/decoder-ses
 import { defaultWorkerCount } from '../inference/onnx/inference-pool.js';
 import { DEFAULT_ENGINE_OPTIONS } from '../inference/onnx/onnx-backend.js';
 import { Annotator } from '../pipeline/annotator.js';
+import { conceptLinker } from '../pipeline/concept-lexicons.js';
 import { queryBatcher } from '../pipeline/query-batcher.js';
 import { PIPELINE_VERSION } from '../project.js';
 import { loadPromptTemplate } from '../stages/build-prompt.js';
+import { DEFAULT_LINK_THRESHOLD } from '../stages/concepts/concept-linker.js';
 import { EntityTypes } from '../stages/entity-types.js';
-import { oneOf, parseOptions, positiveInt, required, UsageError } from './args.js';
+import { fraction, oneOf, parseOptions, positiveInt, required, UsageError } from './args.js';
 import { ProgressBar } from './progress.js';
 
-const USAGE = `usage: bioner-stream annotate --input FILE --input-format pubtator|iob|jsonl|text
+const USAGE = `usage: bioner-stream annotate --input FILE --input-format pubtator|iob|jsonl|text|bioc-xml|bioc-json
                                 --model DIR|oracle:GOLD_FILE --types disease,chemical
-                                --output OUT.jsonl [options]
+                                --output OUT [--output-format jsonl|pubtator|bioc-xml|bioc-json] [options]
+
+  --output-format FORMAT  jsonl (default): one EntityRecord a line; pubtator: with concept ids, as the
+                          BioCreative V CDR evaluator reads it; bioc-xml, bioc-json: BioC collections
+  --lexicons SPEC         concept lexicons: default (built from the training corpora's gold ids),
+                          none, or TYPE=FILE[,TYPE=FILE] (CTD_*.tsv[.gz], id/name/synonyms TSV, .obo)
+  --link-threshold X      lowest character-trigram similarity accepted as a concept (default ${DEFAULT_LINK_THRESHOLD})
+  --no-abbreviation-grounding   a long form the model named does not ground its short form elsewhere
 
   --template NAME|FILE    prompt template: conv_term (default), universalner, or a JSON file
   --entity-types FILE     type vocabulary and corpus label mapping (default config/entity-types.json)
@@ -47,6 +57,10 @@ const OPTIONS = {
   unconstrained: { type: 'boolean' },
   dtype: { type: 'string' },
   'execution-provider': { type: 'string' },
+  'output-format': { type: 'string' },
+  lexicons: { type: 'string' },
+  'link-threshold': { type: 'string' },
+  'no-abbreviation-grounding': { type: 'boolean' },
 } as const;
 
 /** Documents annotated at once: enough to keep batches full, few enough to bound memory. */
@@ -58,6 +72,8 @@ export async function annotateCommand(argv: string[]): Promise<void> {
   const format = oneOf(required(args['input-format'], '--input-format'), CORPUS_FORMATS, '--input-format');
   const modelSpec = required(args.model, '--model');
   const output = required(args.output, '--output');
+  const outputFormat = oneOf(args['output-format'] ?? 'jsonl', OUTPUT_FORMATS, '--output-format');
+  const threshold = fraction(args['link-threshold'], DEFAULT_LINK_THRESHOLD, '--link-threshold');
   if (!existsSync(input)) throw new UsageError(`cannot read input ${input}: no such file`);
 
   const entityTypes = EntityTypes.load(args['entity-types']);
@@ -65,6 +81,7 @@ export async function annotateCommand(argv: string[]): Promise<void> {
   const template = loadPromptTemplate(args.template ?? 'conv_term');
   const corpus = await readCorpus(input, format);
   for (const warning of corpus.warnings) console.error(`warning: ${warning}`);
+  const concepts = await conceptLinker(args.lexicons ?? 'default', entityTypes, { threshold });
 
   const workers = positiveInt(args.workers, defaultWorkerCount(), '--workers');
   const backend = await createBackend(modelSpec, {
@@ -91,19 +108,23 @@ export async function annotateCommand(argv: string[]): Promise<void> {
       entityTypes,
       defaultTypes: types,
       provenance: { model_id: backend.modelId, prompt_format: template.name, pipeline_version: PIPELINE_VERSION },
+      abbreviations: { groundShortForms: !args['no-abbreviation-grounding'] },
+      ...(concepts ? { concepts } : {}),
     });
     const out = createWriteStream(output);
+    const writer = annotationWriter(outputFormat, (type) => entityTypes.label(type, 'pubtator'));
+    out.write(writer.start());
     const progress = new ProgressBar(corpus.documents.length, 'docs');
     const totals = { entities: 0, ungrounded: 0, invalid: 0, answers: 0 };
     for await (const annotated of annotateInOrder(annotator, corpus.documents)) {
-      for (const entity of annotated.entities) out.write(`${JSON.stringify(entity)}\n`);
+      out.write(writer.document(annotated));
       totals.entities += annotated.entities.length;
       totals.ungrounded += annotated.ungrounded_count;
       totals.invalid += annotated.invalid_answer_count;
       totals.answers += annotated.sentence_count * types.length;
       progress.tick();
     }
-    out.end();
+    out.end(writer.end());
     await finished(out);
     console.error(
       `annotated ${corpus.documents.length} documents: ${totals.entities} entities, ${totals.ungrounded} ungrounded, ` +

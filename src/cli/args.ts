@@ -50,6 +50,14 @@ export function positiveInt(value: string | undefined, fallback: number, flag: s
   return n;
 }
 
+/** A number in (0, 1], e.g. a similarity threshold. */
+export function fraction(value: string | undefined, fallback: number, flag: string): number {
+  if (value === undefined) return fallback;
+  const x = Number(value);
+  if (!(x > 0 && x <= 1)) throw new UsageError(`${flag} must be a number in (0, 1], got "${value}"`);
+  return x;
+}
+
 /**
  * Options that each fall back to an environment variable, BIONER_ + the flag in upper snake
  * case, so a ConfigMap can configure a pod.

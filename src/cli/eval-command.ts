@@ -2,15 +2,16 @@
 import { readFile } from 'node:fs/promises';
 import { readCorpus } from '../corpora/index.js';
 import type { EntityRecord } from '../domain/types.js';
-import { scoreLenient, scoreStrict, type Report, type ScoredMention } from '../evaluation/score.js';
+import { scoreConcepts, scoreLenient, scoreStrict, type Report, type ScoredMention } from '../evaluation/score.js';
 import { EntityTypes } from '../stages/entity-types.js';
 import { oneOf, parseOptions, required } from './args.js';
 
-const USAGE = `usage: bioner-stream eval --gold FILE --gold-format pubtator|iob --pred OUT.jsonl
-                            [--match strict|lenient] [--json] [--entity-types FILE]
+const USAGE = `usage: bioner-stream eval --gold FILE --gold-format pubtator|iob|bioc-xml|bioc-json --pred OUT.jsonl
+                            [--match strict|lenient|concept] [--json] [--entity-types FILE]
 
   strict   exact (document, type, start, end) match (BioCreative convention)
-  lenient  UniversalNER's normalised string match per sentence and type`;
+  lenient  UniversalNER's normalised string match per sentence and type
+  concept  the (document, type, concept id) pairs each side names (gold ids from the corpus)`;
 
 const OPTIONS = {
   gold: { type: 'string' },
@@ -23,15 +24,17 @@ const OPTIONS = {
 
 export async function evalCommand(argv: string[]): Promise<void> {
   const args = parseOptions(argv, OPTIONS, USAGE);
-  const goldFormat = oneOf(required(args['gold-format'], '--gold-format'), ['pubtator', 'iob'] as const, '--gold-format');
-  const match = oneOf(args.match ?? 'strict', ['strict', 'lenient'] as const, '--match');
+  const goldFormat = oneOf(required(args['gold-format'], '--gold-format'), ['pubtator', 'iob', 'bioc-xml', 'bioc-json'] as const, '--gold-format');
+  const match = oneOf(args.match ?? 'strict', ['strict', 'lenient', 'concept'] as const, '--match');
   const corpus = await readCorpus(required(args.gold, '--gold'), goldFormat);
   const predicted = await readPredictions(required(args.pred, '--pred'));
 
   const entityTypes = EntityTypes.load(args['entity-types']);
   const gold: ScoredMention[] = corpus.mentions.map((m) => ({ ...m, type: entityTypes.canonical(m.type) }));
   const report =
-    match === 'strict' ? scoreStrict(gold, predicted) : scoreLenient(corpus.documents, gold, predicted);
+    match === 'strict' ? scoreStrict(gold, predicted)
+    : match === 'concept' ? scoreConcepts(gold, predicted)
+    : scoreLenient(corpus.documents, gold, predicted);
   console.log(args.json ? JSON.stringify(report, null, 2) : formatReport(report));
 }
 
@@ -45,7 +48,9 @@ async function readPredictions(path: string): Promise<ScoredMention[]> {
     } catch (error) {
       throw new Error(`${path}:${i + 1}: not JSON: ${(error as Error).message}`);
     }
-    return [{ docId: record.doc_id, start: record.start, end: record.end, text: record.text, type: record.type }];
+    // Records written before concept ids existed have no concept_ids.
+    const conceptIds = record.concept_ids ?? [];
+    return [{ docId: record.doc_id, start: record.start, end: record.end, text: record.text, type: record.type, conceptIds }];
   });
 }
 

@@ -38,14 +38,24 @@ export async function lexiconFromGold(sources: readonly GoldSource[], type: stri
   return goldLexicon(mentions);
 }
 
-/** The default lexicon files, built from DEFAULT_LEXICON_SOURCES when not yet in `dir`. */
-export async function defaultLexiconFiles(entityTypes: EntityTypes, dir = DEFAULT_LEXICON_DIR): Promise<Map<string, string>> {
+/**
+ * The default lexicon files, built from DEFAULT_LEXICON_SOURCES when not yet in `dir`. A type
+ * whose training corpus is absent gets none, with a warning: its mentions stay unlinked.
+ */
+export async function defaultLexiconFiles(
+  entityTypes: EntityTypes,
+  warn: (message: string) => void,
+  dir = DEFAULT_LEXICON_DIR,
+): Promise<Map<string, string>> {
   const files = new Map<string, string>();
   for (const [type, sources] of Object.entries(DEFAULT_LEXICON_SOURCES)) {
     const file = `${dir}/${type}.tsv`;
     if (!existsSync(file)) {
       const missing = sources.find((s) => !existsSync(s.file));
-      if (missing) throw new Error(`cannot build the default ${type} lexicon: ${missing.file} not found (pass --lexicons TYPE=FILE or none)`);
+      if (missing) {
+        warn(`no default ${type} lexicon: ${missing.file} not found; ${type} mentions get no concept (or pass --lexicons ${type}=FILE)`);
+        continue;
+      }
       mkdirSync(dirname(file), { recursive: true });
       writeFileSync(file, formatLexiconTsv(await lexiconFromGold(sources, type, entityTypes)));
     }
@@ -58,13 +68,14 @@ export async function defaultLexiconFiles(entityTypes: EntityTypes, dir = DEFAUL
 export async function conceptLinker(
   spec: string,
   entityTypes: EntityTypes,
-  threshold = DEFAULT_LINK_THRESHOLD,
+  options: { threshold?: number; warn?: (message: string) => void } = {},
 ): Promise<ConceptLinker | undefined> {
   if (spec === 'none') return undefined;
-  const files = spec === 'default' ? await defaultLexiconFiles(entityTypes) : lexiconSpec(spec, entityTypes);
+  const warn = options.warn ?? ((message: string) => console.error(`warning: ${message}`));
+  const files = spec === 'default' ? await defaultLexiconFiles(entityTypes, warn) : lexiconSpec(spec, entityTypes);
   const lexicons = new Map<string, Lexicon>();
   for (const [type, file] of files) lexicons.set(type, new Lexicon(readLexiconFile(file)));
-  return new ConceptLinker(lexicons, { threshold });
+  return new ConceptLinker(lexicons, { threshold: options.threshold ?? DEFAULT_LINK_THRESHOLD });
 }
 
 /** `disease=CTD_diseases.tsv,chemical=CTD_chemicals.tsv.gz` → canonical type → file. */
