@@ -38,6 +38,7 @@ export function parseLocatedJson(content: string, file: string): LocatedJson {
     i++;
   };
   const string = (): string => {
+    if (content[i] !== '"') fail(`expected a string, got ${content[i] === undefined ? 'the end' : JSON.stringify(content[i])}`);
     const match = /^"(?:[^"\\\n]|\\.)*"/.exec(content.slice(i, i + 1_000_000));
     if (!match) fail('unterminated or malformed string');
     i += match![0].length;
