@@ -92,6 +92,7 @@ function workerConfig(bootstrap: string, model: string): WorkerConfig {
     inferenceTimeoutMs: 120_000,
     shutdownTimeoutMs: 10_000,
     sessionTimeoutMs: 30_000,
+    lexicons: 'default',
   };
 }
 

@@ -4,7 +4,8 @@ import { hostname } from 'node:os';
 import { DEFAULT_POOL_OPTIONS } from '../inference/remote/endpoint-pool.js';
 import { DEFAULT_TOPICS } from '../kafka/topics.js';
 import { StreamWorker, type WorkerConfig } from '../pipeline/stream-worker.js';
-import { envBackedOptions, oneOf, UsageError } from './args.js';
+import { DEFAULT_LINK_THRESHOLD } from '../stages/concepts/concept-linker.js';
+import { envBackedOptions, fraction, oneOf, UsageError } from './args.js';
 import { onShutdown, untilShutdown } from './shutdown.js';
 
 const USAGE = `usage: bioner-stream run [options]     (each option also reads BIONER_<OPTION>, e.g. BIONER_BROKERS)
@@ -36,6 +37,10 @@ const USAGE = `usage: bioner-stream run [options]     (each option also reads BI
   --inference-token TOKEN    the bearer token of bioner-stream serve; set BIONER_INFERENCE_TOKEN from a Secret
   --shutdown-timeout-ms N    drain time on SIGTERM (default 20000)
   --session-timeout-ms N     consumer group session timeout (default 30000)
+  --lexicons SPEC            concept lexicons: default (from the training corpora's gold ids), none, or
+                             TYPE=FILE[,TYPE=FILE] (CTD_*.tsv[.gz], id/name/synonyms TSV, .obo)
+  --link-threshold X         lowest character-trigram similarity accepted as a concept (default ${DEFAULT_LINK_THRESHOLD})
+  --abbreviation-grounding on|off   a long form the model named grounds its short form elsewhere (default on)
 
 Secured clusters: BIONER_KAFKA_SSL=true, BIONER_KAFKA_SASL_MECHANISM=plain|scram-sha-256|scram-sha-512,
 BIONER_KAFKA_SASL_USERNAME, BIONER_KAFKA_SASL_PASSWORD.`;
@@ -45,6 +50,7 @@ const FLAGS = [
   'template', 'types', 'batch-size', 'batch-wait-ms', 'concurrency', 'max-in-flight', 'max-document-chars',
   'delivery', 'instance-id', 'metrics-port', 'schema-registry-url', 'inference-workers', 'max-new-tokens',
   'inference-timeout-ms', 'inference-token', 'shutdown-timeout-ms', 'session-timeout-ms',
+  'lexicons', 'link-threshold', 'abbreviation-grounding',
 ] as const;
 
 export function workerConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): WorkerConfig {
@@ -93,6 +99,9 @@ export function workerConfig(argv: string[], env: NodeJS.ProcessEnv = process.en
     ...(get('inference-token') ? { inferenceToken: get('inference-token') } : {}),
     shutdownTimeoutMs: int('shutdown-timeout-ms', 20_000),
     sessionTimeoutMs: int('session-timeout-ms', 30_000),
+    lexicons: get('lexicons') ?? 'default',
+    linkThreshold: fraction(get('link-threshold'), DEFAULT_LINK_THRESHOLD, '--link-threshold'),
+    abbreviationGrounding: oneOf(get('abbreviation-grounding') ?? 'on', ['on', 'off'] as const, '--abbreviation-grounding') === 'on',
   };
 }
 

@@ -15,6 +15,7 @@ import { PIPELINE_VERSION } from '../project.js';
 import { loadPromptTemplate } from '../stages/build-prompt.js';
 import { EntityTypes } from '../stages/entity-types.js';
 import { Annotator } from './annotator.js';
+import { conceptLinker } from './concept-lexicons.js';
 import { queryBatcher } from './query-batcher.js';
 import { RecordAnnotator } from './record-annotator.js';
 
@@ -46,6 +47,11 @@ export interface WorkerConfig {
   inferenceToken?: string;
   shutdownTimeoutMs: number;
   sessionTimeoutMs: number;
+  /** Concept lexicons: `default`, `none` (when absent) or `TYPE=FILE[,TYPE=FILE]` (see concept-lexicons.ts). */
+  lexicons?: string;
+  linkThreshold?: number;
+  /** Ground a short form wherever it occurs once its long form is an entity (default on). */
+  abbreviationGrounding?: boolean;
 }
 
 const log = createLog('worker');
@@ -88,9 +94,15 @@ export class StreamWorker {
     });
     metrics.watchBatchesInFlight(() => batcher.running);
     metrics.watchInference(() => backend.counters?.());
+    const concepts = await conceptLinker(config.lexicons ?? 'none', entityTypes, {
+      ...(config.linkThreshold === undefined ? {} : { threshold: config.linkThreshold }),
+      warn: (message) => log(message),
+    });
     const annotator = new Annotator({
       batcher, entityTypes, defaultTypes: config.defaultTypes.map((t) => entityTypes.canonical(t)),
       provenance: { model_id: backend.modelId, prompt_format: template.name, pipeline_version: PIPELINE_VERSION },
+      abbreviations: { groundShortForms: config.abbreviationGrounding ?? true },
+      ...(concepts ? { concepts } : {}),
     });
 
     const kafka = createKafka(config.kafka);
