@@ -10,14 +10,17 @@ export interface Concept {
   synonyms: string[];
 }
 
+/** What a match names; synonyms are only needed to build the index, so a lexicon keeps none. */
+export type ConceptName = Pick<Concept, 'id' | 'name'>;
+
 export interface LexiconMatch {
-  concept: Concept;
+  concept: ConceptName;
   /** 1 for a normalised exact match, the n-gram cosine for a nearest neighbour. */
   score: number;
 }
 
 export class Lexicon {
-  private readonly concepts: Concept[];
+  private readonly concepts: ConceptName[] = [];
   /** Distinct name keys, and the concept each belongs to (parallel arrays). */
   private readonly keys: string[] = [];
   private readonly keyConcept: number[] = [];
@@ -30,9 +33,12 @@ export class Lexicon {
    * that lists it: preferred names are indexed before any synonym.
    */
   constructor(concepts: Iterable<Concept>) {
-    this.concepts = [...concepts];
-    this.concepts.forEach((concept, c) => this.add(concept.name, c));
-    this.concepts.forEach((concept, c) => concept.synonyms.forEach((synonym) => this.add(synonym, c)));
+    const all = [...concepts];
+    all.forEach((concept, c) => {
+      this.concepts.push({ id: concept.id, name: concept.name });
+      this.add(concept.name, c);
+    });
+    all.forEach((concept, c) => concept.synonyms.forEach((synonym) => this.add(synonym, c)));
   }
 
   /** Distinct normalised names. */
@@ -45,7 +51,7 @@ export class Lexicon {
   }
 
   /** Same name once case, punctuation, Greek letters, plurals and word order are folded away. */
-  exact(name: string): Concept | undefined {
+  exact(name: string): ConceptName | undefined {
     const key = nameKey(name);
     const entry = this.byKey.get(key) ?? this.byBag.get(bagKey(key));
     return entry === undefined ? undefined : this.concepts[this.keyConcept[entry]!];

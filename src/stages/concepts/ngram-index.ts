@@ -10,7 +10,7 @@ export interface NgramHit {
 }
 
 /** Postings scanned per query at most: the rarest trigrams are scanned first, common ones may be skipped. */
-const POSTINGS_BUDGET = 200_000;
+const POSTINGS_BUDGET = 50_000;
 /** Candidates rescored exactly after the scan. */
 const RESCORED = 32;
 
@@ -18,6 +18,7 @@ export class NgramIndex {
   private readonly gramIds = new Map<string, number>();
   private readonly offsets: Int32Array;
   private readonly postings: Int32Array;
+  private scores: Float64Array | undefined;
 
   constructor(private readonly keys: readonly string[]) {
     // Two passes over the keys, counting then filling, so no per-key arrays are kept.
@@ -49,20 +50,25 @@ export class NgramIndex {
       .map((gram) => this.gramIds.get(gram))
       .filter((id): id is number => id !== undefined)
       .sort((a, b) => this.df(a) - this.df(b));
-    const partial = new Map<number, number>();
+    // Scores accumulate in one array reused by every query; `touched` says which entries to reset.
+    this.scores ??= new Float64Array(this.keys.length);
+    const scores = this.scores;
+    const touched: number[] = [];
     let scanned = 0;
     for (const id of known) {
       if (scanned > 0 && scanned + this.df(id) > POSTINGS_BUDGET) break;
       const weight = this.idf(id) ** 2;
       for (let p = this.offsets[id]!; p < this.offsets[id + 1]!; p++) {
         const entry = this.postings[p]!;
-        partial.set(entry, (partial.get(entry) ?? 0) + weight);
+        if (scores[entry] === 0) touched.push(entry);
+        scores[entry]! += weight;
       }
       scanned += this.df(id);
     }
-    const candidates = [...partial].sort((a, b) => b[1] - a[1]).slice(0, RESCORED);
+    const candidates = topEntries(touched, scores, RESCORED);
+    for (const entry of touched) scores[entry] = 0;
     let best: NgramHit | undefined;
-    for (const [entry] of candidates) {
+    for (const entry of candidates) {
       const score = this.cosine(grams, this.keys[entry]!);
       if (!best || score > best.score) best = { entry, score };
     }
@@ -104,4 +110,17 @@ function trigrams(key: string): Set<string> {
   const grams = new Set<string>();
   for (let i = 0; i + 3 <= padded.length; i++) grams.add(padded.slice(i, i + 3));
   return grams;
+}
+
+/** The `k` entries with the highest scores, without sorting them all. */
+function topEntries(entries: readonly number[], scores: Float64Array, k: number): number[] {
+  const top: number[] = [];
+  for (const entry of entries) {
+    if (top.length === k && scores[entry]! <= scores[top[k - 1]!]!) continue;
+    let i = Math.min(top.length, k - 1);
+    while (i > 0 && scores[top[i - 1]!]! < scores[entry]!) i--;
+    top.splice(i, 0, entry);
+    if (top.length > k) top.pop();
+  }
+  return top;
 }
