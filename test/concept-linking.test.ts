@@ -71,7 +71,7 @@ test('a composite mention gets the id of each part', () => {
 });
 
 test('abbreviations in a document: the short form takes the long form type, concept, and occurrences', () => {
-  const document = { id: 'd', source: 'pubmed' as const, text: 'Wilson disease (WD) is rare. In WD, copper builds up. WDR5 is a gene.' };
+  const document = { id: 'd', source: 'pubmed' as const, text: 'Wilson disease (WD) is rare. In WD, copper builds up. WDR5 and non-WD livers differ.' };
   const sentences = splitSentences(document);
   const definitions = findAbbreviations(sentences);
   const mention = (text: string, start: number, type: string): TypedMention => ({ mention: text, text, start, end: start + text.length, type, sentenceIndex: 0 });

@@ -32,8 +32,9 @@ export function resolveAbbreviations(
     for (const type of types) {
       const confidence = longFormEntities.find((m) => m.type === type)?.confidence;
       for (const occurrence of occurrencesIn(sentences, shortForm.text)) {
-        const known = resolved.some((m) => m.start === occurrence.start && m.end === occurrence.end && m.type === type);
-        if (known) continue;
+        // Inside a longer mention ("SJS type 2") the short form is part of another name.
+        const covered = resolved.some((m) => m.start < occurrence.end && occurrence.start < m.end && m.type === type);
+        if (covered) continue;
         resolved.push({ ...occurrence, mention: shortForm.text, type, longForm: longForm.text, ...(confidence === undefined ? {} : { confidence }) });
       }
     }
@@ -41,7 +42,7 @@ export function resolveAbbreviations(
   return resolved;
 }
 
-/** Case-exact, whole-word occurrences: "WD" but not "wd" or "WDR5". */
+/** Case-exact, whole-word occurrences: "WD" but not "wd", "WDR5" or the "FAP" of "non-FAP". */
 function occurrencesIn(sentences: readonly Sentence[], shortForm: string) {
   return sentences.flatMap((sentence) =>
     locate(sentence.text, shortForm)
@@ -50,6 +51,6 @@ function occurrencesIn(sentences: readonly Sentence[], shortForm: string) {
   );
 }
 
-const WORD_CHAR = /[\p{L}\p{N}]/u;
+const WORD_CHAR = /[\p{L}\p{N}-]/u;
 const isWholeWord = (text: string, start: number, end: number): boolean =>
   !WORD_CHAR.test(text[start - 1] ?? '') && !WORD_CHAR.test(text[end] ?? '');
