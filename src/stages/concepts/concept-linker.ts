@@ -32,6 +32,12 @@ export class ConceptLinker {
     return [...this.lexicons.keys()];
   }
 
+  /** Whether `type`'s lexicon has every one of `ids`: a mention naming others cannot be linked right. */
+  covers(type: string, ids: readonly string[]): boolean {
+    const lexicon = this.lexicons.get(type);
+    return !!lexicon && ids.every((id) => lexicon.hasConcept(id));
+  }
+
   link(type: string, text: string, longForm?: string): LinkedConcept | undefined {
     const lexicon = this.lexicons.get(type);
     if (!lexicon) return undefined;

@@ -27,6 +27,7 @@ export class Lexicon {
   private readonly byKey = new Map<string, number>();
   private readonly byBag = new Map<string, number>();
   private ngrams: NgramIndex | undefined;
+  private ids: Set<string> | undefined;
 
   /**
    * A name two concepts share goes to the first whose preferred name it is, else to the first
@@ -48,6 +49,12 @@ export class Lexicon {
 
   get conceptCount(): number {
     return this.concepts.length;
+  }
+
+  /** Whether the lexicon has a concept with this id; what bounds any matcher's accuracy. */
+  hasConcept(id: string): boolean {
+    this.ids ??= new Set(this.concepts.map((c) => c.id));
+    return this.ids.has(id);
   }
 
   /** Same name once case, punctuation, Greek letters, plurals and word order are folded away. */
