@@ -2,14 +2,16 @@
 import { annotateCommand } from './annotate-command.js';
 import { evalCommand } from './eval-command.js';
 import { importCommand } from './import-command.js';
+import { lexiconCommand } from './lexicon-command.js';
 import { runCommand } from './run-command.js';
 import { serveCommand } from './serve-command.js';
 import { UsageError } from './args.js';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; summary: string }> = {
-  annotate: { run: annotateCommand, summary: 'annotate a corpus file, writing EntityRecords as JSON lines' },
+  annotate: { run: annotateCommand, summary: 'annotate a corpus file, writing EntityRecords (JSON lines), PubTator or BioC' },
   eval: { run: evalCommand, summary: 'score predicted EntityRecords against gold annotations' },
   import: { run: importCommand, summary: 'convert a GGUF file or Hugging Face checkpoint into an ONNX model directory' },
+  lexicon: { run: lexiconCommand, summary: 'build a concept lexicon from gold corpora, or the default lexicons' },
   run: { run: runCommand, summary: 'run the Kafka consumer-group worker' },
   serve: { run: serveCommand, summary: 'serve the model over HTTP to many workers (native batches, OpenAI chat completions)' },
 };
