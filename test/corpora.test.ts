@@ -187,24 +187,6 @@ describe('parseIob', () => {
     assertGrounded(corpus);
   });
 
-  test('concept ids: -1 is none, | a composite mention, + concepts needed together; ids become CURIEs', () => {
-    const corpus = parsePubTator(
-      [
-        '5|t|Breast and ovarian cancer.',
-        '5|a|X.',
-        '5\t0\t25\tBreast and ovarian cancer\tCompositeMention\tD001943|D010051',
-        '5\t11\t25\tovarian cancer\tDisease\t-1',
-        '5\t0\t6\tBreast\tModifier\tD020279+OMIM:113705',
-        '5\t27\t28\tX\tChemical',
-      ].join('\n'),
-    );
-    assert.deepEqual(
-      corpus.mentions.map((m) => m.conceptIds),
-      [['MESH:D001943', 'MESH:D010051'], undefined, ['MESH:D020279', 'OMIM:113705'], undefined],
-    );
-    assertFormatError(() => parsePubTator('5|t|A.\n5|a|B.\n5\t0\t2\tA.\tChemical\tnot an id'), 3, /not a concept id/);
-  });
-
   test('malformed lines throw with the line number', () => {
     assertFormatError(() => parseIob('a\tO\nb', 'x.tsv'), 2, /^x\.tsv:2: expected token<TAB>tag/);
     assertFormatError(() => parseIob('a\tO\n\nb\tE-Gene', 'x.tsv'), 3, /"b\\tE-Gene"/);

@@ -1,5 +1,6 @@
 // JSON.parse that remembers the line each object starts on, so a reader can name the line of a
 // bad value (JSON.parse knows no positions). Strict JSON; syntax errors name their line too.
+import { CorpusFormatError } from './common.js';
 
 export interface LocatedJson {
   value: unknown;
@@ -7,16 +8,7 @@ export interface LocatedJson {
   lineOf(node: object): number | undefined;
 }
 
-export class JsonSyntaxError extends Error {
-  constructor(
-    readonly file: string,
-    readonly line: number,
-    detail: string,
-  ) {
-    super(`${file}:${line}: ${detail}`);
-    this.name = 'JsonSyntaxError';
-  }
-}
+export class JsonSyntaxError extends CorpusFormatError {}
 
 export function parseLocatedJson(content: string, file: string): LocatedJson {
   const lines = new WeakMap<object, number>();

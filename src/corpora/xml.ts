@@ -1,6 +1,7 @@
 // Just enough XML for BioC: elements, attributes, text, character references, CDATA; comments,
 // processing instructions and the DOCTYPE are skipped. Every element knows its line, so format
 // errors can name it. No dependency: BioC needs no namespaces, DTD validation or entities.
+import { CorpusFormatError } from './common.js';
 
 export interface XmlElement {
   name: string;
@@ -12,16 +13,7 @@ export interface XmlElement {
   line: number;
 }
 
-export class XmlSyntaxError extends Error {
-  constructor(
-    readonly file: string,
-    readonly line: number,
-    detail: string,
-  ) {
-    super(`${file}:${line}: ${detail}`);
-    this.name = 'XmlSyntaxError';
-  }
-}
+export class XmlSyntaxError extends CorpusFormatError {}
 
 const NAMED: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
 

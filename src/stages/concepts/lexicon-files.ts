@@ -4,22 +4,14 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { toCurie } from '../../domain/concept-ids.js';
+import { FileFormatError } from '../../domain/file-format-error.js';
 import type { Concept } from './lexicon.js';
 
 export const LEXICON_FORMATS = ['ctd', 'tsv', 'obo'] as const;
 export type LexiconFormat = (typeof LEXICON_FORMATS)[number];
 
-/** A lexicon line that cannot be read; `line` is 1-based. */
-export class LexiconFormatError extends Error {
-  constructor(
-    readonly file: string,
-    readonly line: number,
-    detail: string,
-  ) {
-    super(`${file}:${line}: ${detail}`);
-    this.name = 'LexiconFormatError';
-  }
-}
+/** A lexicon line that cannot be read. */
+export class LexiconFormatError extends FileFormatError {}
 
 /** Reads a lexicon file; the format is taken from its name and header unless given. */
 export function readLexiconFile(path: string, format?: LexiconFormat): Concept[] {
