@@ -57,6 +57,10 @@ test('fuzzy: the nearest name by character trigrams, with its score, above the t
   assert.equal(strict.link('disease', 'Wilsons diseese'), undefined);
 });
 
+test('a name no match finds links through its longest known tail, scored by the words kept', () => {
+  assert.deepEqual(linker.link('disease', 'ribavirin-induced severe anemia'), { ids: ['MESH:D000740'], name: 'Anemia', score: 0.25 });
+});
+
 test('a composite mention gets the id of each part', () => {
   assert.deepEqual(compositeReadings('breast and ovarian cancer'), [['breast cancer', 'breast'], ['ovarian cancer']]);
   assert.deepEqual(compositeReadings('Duchenne and Becker muscular dystrophy'), [

@@ -1,6 +1,7 @@
 // Concept normalisation: which lexicon concept a mention names. Tried in order, the first that
 // answers wins: the normalised name; the long form of a short form; each part of a composite
-// mention; the nearest name by character trigrams, if similar enough.
+// mention; the nearest name by character trigrams, if similar enough; the longest tail of the
+// name that is a known name ("ribavirin-induced hemolytic anemia").
 import { compositeReadings } from './composite-mentions.js';
 import type { Lexicon, LexiconMatch } from './lexicon.js';
 
@@ -9,7 +10,7 @@ export interface LinkedConcept {
   ids: string[];
   /** The lexicon's preferred name(s), `|`-separated for a composite. */
   name: string;
-  /** 1 for exact matches; the n-gram cosine (the lowest part's for a composite) otherwise. */
+  /** 1 for exact matches; the n-gram cosine, or the share of words a tail match kept; a composite's lowest part. */
   score: number;
 }
 
@@ -28,10 +29,6 @@ export class ConceptLinker {
     private readonly options: ConceptLinkerOptions = { threshold: DEFAULT_LINK_THRESHOLD },
   ) {}
 
-  get types(): string[] {
-    return [...this.lexicons.keys()];
-  }
-
   /** Whether `type`'s lexicon has every one of `ids`: a mention naming others cannot be linked right. */
   covers(type: string, ids: readonly string[]): boolean {
     const lexicon = this.lexicons.get(type);
@@ -43,7 +40,21 @@ export class ConceptLinker {
     if (!lexicon) return undefined;
     const exact = lexicon.exact(text) ?? (longForm === undefined ? undefined : lexicon.exact(longForm));
     if (exact) return { ids: [exact.id], name: exact.name, score: 1 };
-    return this.composite(lexicon, text) ?? single(this.fuzzy(lexicon, longForm ?? text));
+    const name = longForm ?? text;
+    return this.composite(lexicon, text) ?? single(this.fuzzy(lexicon, name) ?? this.head(lexicon, name));
+  }
+
+  /**
+   * The longest tail of the name that is an exact name: "ribavirin-induced hemolytic anemia" is a
+   * hemolytic anemia. Scored by the share of words kept.
+   */
+  private head(lexicon: Lexicon, text: string): LexiconMatch | undefined {
+    const words = text.split(/[\s-]+/).filter(Boolean);
+    for (let dropped = 1; dropped < words.length; dropped++) {
+      const concept = lexicon.exact(words.slice(dropped).join(' '));
+      if (concept) return { concept, score: (words.length - dropped) / words.length };
+    }
+    return undefined;
   }
 
   private composite(lexicon: Lexicon, text: string): LinkedConcept | undefined {
