@@ -308,4 +308,20 @@ describe('shared corpora', { skip: noData }, () => {
       assert.deepEqual(corpus.warnings, []);
     }
   });
+
+  test('BC5CDR PubTator: relation lines kept, concept ids as CURIEs, -1 as none', async () => {
+    // Counted with grep: title lines, CID lines, mention lines, mention lines ending in -1.
+    const expected: Record<string, [number, number, number, number]> = {
+      'bc5cdr-pubtator/train.pubtator': [500, 1038, 9385, 76],
+      'bc5cdr-pubtator/devel.pubtator': [500, 1012, 9591, 59],
+    };
+    for (const [file, [documents, relations, mentions, unlinked]] of Object.entries(expected)) {
+      const corpus = await readCorpus(join(DATA, file), 'pubtator');
+      assertGrounded(corpus);
+      assert.deepEqual([corpus.documents.length, corpus.relations.length, corpus.mentions.length], [documents, relations, mentions], file);
+      assert.equal(corpus.mentions.filter((m) => !m.conceptIds).length, unlinked, file);
+      assert.ok(corpus.relations.every((r) => r.type === 'CID' && r.ids.length === 2), file);
+      for (const m of corpus.mentions) for (const id of m.conceptIds ?? []) assert.match(id, /^MESH:[CD]\d+$/);
+    }
+  });
 });

@@ -101,7 +101,7 @@ export function biocFromAnnotated(annotated: AnnotatedDocument, label: (type: st
   const { document, entities } = annotated;
   const { title } = document;
   const parts: { kind: string; offset: number; text: string }[] =
-    title !== undefined && document.text.startsWith(title) && document.text.length > title.length + 1
+    title !== undefined && document.text.startsWith(`${title} `) && document.text.length > title.length + 1
       ? [
           { kind: 'title', offset: 0, text: title },
           { kind: 'abstract', offset: title.length + 1, text: document.text.slice(title.length + 1) },

@@ -18,7 +18,7 @@ export class NgramIndex {
   private readonly gramIds = new Map<string, number>();
   private readonly offsets: Int32Array;
   private readonly postings: Int32Array;
-  private scores: Float64Array | undefined;
+  private scores: Float32Array | undefined;
 
   constructor(private readonly keys: readonly string[]) {
     // Two passes over the keys, counting then filling, so no per-key arrays are kept.
@@ -51,7 +51,7 @@ export class NgramIndex {
       .filter((id): id is number => id !== undefined)
       .sort((a, b) => this.df(a) - this.df(b));
     // Scores accumulate in one array reused by every query; `touched` says which entries to reset.
-    this.scores ??= new Float64Array(this.keys.length);
+    this.scores ??= new Float32Array(this.keys.length);
     const scores = this.scores;
     const touched: number[] = [];
     let scanned = 0;
@@ -113,7 +113,7 @@ function trigrams(key: string): Set<string> {
 }
 
 /** The `k` entries with the highest scores, without sorting them all. */
-function topEntries(entries: readonly number[], scores: Float64Array, k: number): number[] {
+function topEntries(entries: readonly number[], scores: Float32Array, k: number): number[] {
   const top: number[] = [];
   for (const entry of entries) {
     if (top.length === k && scores[entry]! <= scores[top[k - 1]!]!) continue;
