@@ -52,6 +52,12 @@ test('statistics and counts in parentheses are not abbreviations', () => {
 
 test('short form (long form), the reverse order', () => {
   assert.deepEqual(pairs('Patients with WD (Wilson disease) accumulate copper.'), [['WD', 'Wilson disease']]);
+  // From BC5CDR train: a lower-case word, and a parenthesis holding another group, define nothing.
+  assert.deepEqual(pairs('the GABA(B) antagonist alpha (3-aminopropyl-diethoxy-methyl-phosphinic acid, the H3 agonist R-'), []);
+  assert.deepEqual(
+    pairs('doxorubicin was injected intravenously into gene-targeted mice lacking SGK1 (sgk1(-/-)) and their wild-type littermates (sgk1(+/+))'),
+    [],
+  );
 });
 
 test('characters that do not fit give no definition', () => {

@@ -73,12 +73,16 @@ function longFormFirst(text: string, group: Group): AbbreviationDefinition | und
   return longForm && { shortForm: candidate, longForm: shift(longForm, group.contextStart) };
 }
 
-/** "SF (long form)": the word before "(" is the short form, the parenthesised words its long form. */
+/**
+ * "SF (long form)": the word before "(" is the short form, the parenthesised words its long form.
+ * The rarer order, so stricter: no nested parentheses, and a short form with a capital or a digit
+ * (not "alpha (3-aminopropyl...)").
+ */
 function shortFormFirst(text: string, group: Group): AbbreviationDefinition | undefined {
   const inner = trimSpan(text.slice(group.open + 1, group.close), offsetsFrom(group.open + 1, group.close));
-  if (!inner || words(inner.text).length < 2) return undefined;
+  if (!inner || words(inner.text).length < 2 || /[()]/.test(inner.text)) return undefined;
   const word = /(\S+)\s*$/.exec(text.slice(group.contextStart, group.open));
-  if (!word || !isShortForm(word[1]!)) return undefined;
+  if (!word || !isShortForm(word[1]!) || !/[\p{Lu}\p{N}]/u.test(word[1]!)) return undefined;
   if (bestLongForm(word[1]!, inner.text)?.start !== 0) return undefined;
   const start = group.contextStart + word.index;
   return { shortForm: { start, end: start + word[1]!.length, text: word[1]! }, longForm: inner };
@@ -118,7 +122,8 @@ function bestLongForm(shortForm: string, before: string): TextSpan | undefined {
   let start = l + 1;
   while (start > from && !/\s/.test(before[start - 1]!)) start--;
   const text = before.slice(start, end);
-  if (text.length <= shortForm.length || words(text).includes(shortForm)) return undefined;
+  // A long form starts with a word: "(sgk1(-/-)) and their littermates" is no long form of "sgk1".
+  if (text.length <= shortForm.length || !WORD_CHAR.test(text[0]!) || words(text).includes(shortForm)) return undefined;
   return { start, end, text };
 }
 
