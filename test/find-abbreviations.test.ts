@@ -21,6 +21,7 @@ test('long form (short form), the common order', () => {
     [['APC', 'adenomatous polyposis coli']],
   );
   assert.deepEqual(pairs('chest pain after 5-fluorouracil (5-FU) administration'), [['5-FU', '5-fluorouracil']]);
+  assert.deepEqual(pairs('nephrosis induced by puromycin aminonucleoside, (PAN) in rats'), [['PAN', 'puromycin aminonucleoside']]);
 });
 
 test('what follows a ";" or ", " inside the parentheses is not part of the short form', () => {

@@ -106,7 +106,7 @@ function isShortForm(candidate: string): boolean {
  */
 function bestLongForm(shortForm: string, before: string): TextSpan | undefined {
   const maxWords = Math.min(shortForm.length + 5, shortForm.length * 2);
-  const end = before.trimEnd().length;
+  const end = before.replace(/[\s,;:]+$/, '').length; // "puromycin aminonucleoside, (PAN)"
   const wordStarts = [...before.slice(0, end).matchAll(/\S+/g)].map((m) => m.index);
   const from = wordStarts.at(-maxWords) ?? wordStarts[0] ?? end;
   const sf = shortForm.toLowerCase();
