@@ -6,15 +6,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { InferenceSession, Tensor } from 'onnxruntime-node';
 import {
   buildDecoderModel, decoderParameters, randomWeightSource, ropeInverseFrequencies, TINY_DECODER_SHAPE,
   type DecoderConfig, type Llama3RopeScaling, type WeightTensor,
 } from '../src/inference/model-builder/index.js';
 import { importModel, QUANTISED_MODEL_FILE, readImportInfo } from '../src/inference/model-import/import-model.js';
 import { loadTokenizer, renderChat } from '../src/inference/onnx/chat-model.js';
-import { decoderLayout } from '../src/inference/onnx/decoder-session.js';
 import { CLI } from './support/paths.js';
+import { maxDifference, onnxLogits } from './support/onnx-logits.js';
 import { memoryWeights, writeSafetensors, writeTinyGguf, type TestTensorType } from './support/tiny-checkpoints.js';
 
 const LLAMA: DecoderConfig = {
@@ -40,24 +39,7 @@ const MIXED_TYPES = (name: string): TestTensorType =>
 
 const TOKENS = [259, 104, 256, 257, 111, 32, 119, 111, 114, 108, 100, 33, 260, 10];
 
-async function logits(modelPath: string): Promise<Float32Array> {
-  const session = await InferenceSession.create(modelPath);
-  const { numLayers, numKeyValueHeads, headDim } = decoderLayout(session);
-  const ids = (values: number[]) => new Tensor('int64', BigInt64Array.from(values, BigInt), [1, values.length]);
-  const feeds: Record<string, Tensor> = {
-    input_ids: ids(TOKENS),
-    attention_mask: ids(TOKENS.map(() => 1)),
-    position_ids: ids(TOKENS.map((_, i) => i)),
-  };
-  for (let layer = 0; layer < numLayers; layer++) {
-    for (const kind of ['key', 'value']) {
-      feeds[`past_key_values.${layer}.${kind}`] = new Tensor('float32', new Float32Array(0), [1, numKeyValueHeads, 0, headDim]);
-    }
-  }
-  const result = (await session.run(feeds)).logits!.data as Float32Array;
-  await session.release();
-  return result;
-}
+const logits = (modelPath: string) => onnxLogits(modelPath, TOKENS);
 
 /** The builder's direct output for the same config and float weights. */
 async function directLogits(dir: string, config: DecoderConfig, weights: Map<string, WeightTensor>): Promise<Float32Array> {
@@ -66,10 +48,6 @@ async function directLogits(dir: string, config: DecoderConfig, weights: Map<str
   return logits(modelPath);
 }
 
-function maxDifference(a: Float32Array, b: Float32Array): number {
-  assert.equal(a.length, b.length);
-  return a.reduce((max, value, i) => Math.max(max, Math.abs(value - b[i]!)), 0);
-}
 
 const scratch = () => mkdtemp(join(tmpdir(), 'bioner-import-'));
 

@@ -89,6 +89,11 @@ export function conversationFor(
   return messages;
 }
 
+/** The assistant turn that names `mentions`, as a model trained on the template answers: `Answer: ["BCL6", "IL-2"]`. */
+export function answerTurn(template: PromptTemplate, mentions: readonly string[]): string {
+  return `${template.answer_prefix}[${mentions.map((m) => JSON.stringify(m)).join(', ')}]`;
+}
+
 function typeLabel(template: PromptTemplate, type: string): string {
   return template.type_labels[type] ?? type;
 }

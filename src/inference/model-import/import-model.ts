@@ -3,11 +3,13 @@
 import { existsSync, statSync } from 'node:fs';
 import { open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { BUILDER_VERSION, buildDecoderModel, writeModelDirectory, type DecoderConfig } from '../model-builder/index.js';
+import { BUILDER_VERSION, buildDecoderModel, decoderParameters, writeModelDirectory, type DecoderConfig, type WeightSource } from '../model-builder/index.js';
+import { baseFingerprint, type BaseFingerprint } from './base-fingerprint.js';
 import { GGUF_MAGIC, openGguf } from './gguf-file.js';
 import { ggufModel } from './gguf-model.js';
 import { ggufTokenizerFiles } from './gguf-tokenizer.js';
 import { openHfCheckpoint } from './hf-checkpoint.js';
+import { withLoraAdapter } from './lora-adapter.js';
 
 /** Written last into every imported model directory: what it was made from. */
 const IMPORT_MARKER = 'import-info.json';
@@ -25,6 +27,8 @@ export interface ImportInfo {
   importerVersion: number;
   /** onnx/model_q4.onnx was written too. */
   quantised: boolean;
+  /** The LoRA adapter merged into the weights: its directory and its weights' sha256. */
+  adapter?: { dir: string; sha256: string };
 }
 
 export interface ImportResult extends ImportInfo {
@@ -63,13 +67,17 @@ export async function readImportInfo(dir: string): Promise<ImportInfo | undefine
   }
 }
 
-/** True when `dir` already holds an import of this source by this builder and importer. */
-export async function isImported(source: string, dir: string): Promise<boolean> {
+/** True when `dir` already holds an import of this source (with this adapter, if any) by this builder and importer. */
+export async function isImported(source: string, dir: string, adapter?: string): Promise<boolean> {
   const info = await readImportInfo(dir);
   if (!info || !existsSync(source)) return false;
+  const sameAdapter = adapter === undefined ? info.adapter === undefined
+    : info.adapter?.dir === resolve(adapter) && info.adapter.sha256 === (await baseFingerprint(adapterWeights(adapter))).sha256;
   return info.source === resolve(source) && info.sourceStamp === sourceStamp(source, info.format) &&
-    info.builderVersion === BUILDER_VERSION && info.importerVersion === IMPORTER_VERSION;
+    info.builderVersion === BUILDER_VERSION && info.importerVersion === IMPORTER_VERSION && sameAdapter;
 }
+
+const adapterWeights = (dir: string) => join(dir, 'adapter_model.safetensors');
 
 /**
  * Writes into a temporary sibling that is renamed into place, so a failed or interrupted
@@ -81,6 +89,8 @@ export interface ImportOptions {
    * linear weights kept as blocks for MatMulNBits instead of dequantised to float32.
    */
   quantised?: boolean;
+  /** A PEFT LoRA adapter directory to merge into the weights (see lora-adapter.ts). */
+  adapter?: string;
 }
 
 /** The quantised variant's file, named as transformers.js and the engine's `--dtype q4` expect. */
@@ -95,7 +105,17 @@ export async function importModel(source: string, outDir: string, options: Impor
   try {
     const quantised = options.quantised ?? false;
     if (quantised && format !== 'gguf') throw new Error('only GGUF weights can be kept quantised; checkpoint weights are imported as float32');
-    const { config, built } = format === 'gguf' ? await importGguf(source, staging, quantised) : await importCheckpoint(source, staging);
+    if (quantised && options.adapter) throw new Error('an adapter is merged into float32 weights; import without --quantised');
+    let adapter: BaseFingerprint | undefined;
+    const merge: MergeAdapter = async (config, weights) => {
+      if (!options.adapter) return weights;
+      const merged = await withLoraAdapter(weights, decoderParameters(config), options.adapter, source);
+      adapter = merged.adapter;
+      return merged.weights;
+    };
+    const { config, built } = format === 'gguf'
+      ? await importGguf(source, staging, quantised, merge)
+      : await importCheckpoint(source, staging, merge);
     const info: ImportInfo = {
       source: resolve(source),
       format,
@@ -103,6 +123,7 @@ export async function importModel(source: string, outDir: string, options: Impor
       builderVersion: BUILDER_VERSION,
       importerVersion: IMPORTER_VERSION,
       quantised,
+      ...(adapter && { adapter: { dir: resolve(options.adapter!), sha256: adapter.sha256 } }),
     };
     await writeFile(resolve(staging, IMPORT_MARKER), `${JSON.stringify(info, null, 2)}\n`);
     await rm(dir, { recursive: true, force: true });
@@ -120,12 +141,15 @@ export async function importModel(source: string, outDir: string, options: Impor
   }
 }
 
-async function importGguf(file: string, dir: string, quantised: boolean) {
+/** The weights to build from: the source's own, or with an adapter merged in. */
+type MergeAdapter = (config: DecoderConfig, weights: WeightSource) => Promise<WeightSource>;
+
+async function importGguf(file: string, dir: string, quantised: boolean, merge: MergeAdapter) {
   const gguf = await openGguf(file);
   try {
     const { config, weights, quantisedWeights } = await ggufModel(gguf);
     const tokenizer = ggufTokenizerFiles(gguf);
-    const built = await writeModelDirectory({ dir, config, weights, ...tokenizer });
+    const built = await writeModelDirectory({ dir, config, weights: await merge(config, weights), ...tokenizer });
     if (!quantised) return { config, built };
     const variant = await buildDecoderModel({ config, weights: quantisedWeights, modelPath: join(dir, 'onnx', QUANTISED_MODEL_FILE) });
     return { config, built: { ...built, modelBytes: built.modelBytes + variant.modelBytes, dataBytes: built.dataBytes + variant.dataBytes } };
@@ -134,11 +158,11 @@ async function importGguf(file: string, dir: string, quantised: boolean) {
   }
 }
 
-async function importCheckpoint(source: string, dir: string) {
+async function importCheckpoint(source: string, dir: string, merge: MergeAdapter) {
   const checkpoint = await openHfCheckpoint(source);
   try {
     const { config, weights, tokenizer } = checkpoint;
-    return { config, built: await writeModelDirectory({ dir, config, weights, ...tokenizer }) };
+    return { config, built: await writeModelDirectory({ dir, config, weights: await merge(config, weights), ...tokenizer }) };
   } finally {
     await checkpoint.weights.close();
   }
@@ -147,7 +171,8 @@ async function importCheckpoint(source: string, dir: string) {
 /** A readable one-line description of an imported model, for the CLI and scripts. */
 export function describeImport(result: ImportResult): string {
   const { config } = result;
-  return `imported ${basename(result.source)} (${result.format}${result.quantised ? ', quantised' : ''}, ${config.model_type}, ` +
+  const adapter = result.adapter ? ` + adapter ${basename(result.adapter.dir)}` : '';
+  return `imported ${basename(result.source)}${adapter} (${result.format}${result.quantised ? ', quantised' : ''}, ${config.model_type}, ` +
     `${(result.parameterCount / 1e6).toFixed(1)}M parameters, ${config.num_hidden_layers} layers) → ${result.dir}: ` +
     `${(result.modelBytes / 2 ** 20).toFixed(0)} MiB in ${result.seconds.toFixed(1)} s`;
 }

@@ -61,6 +61,8 @@ function toFloat32(entry: SafetensorsEntry, bytes: Buffer): Float32Array {
 }
 
 export interface CheckpointWeights extends WeightSource {
+  /** Every tensor name in the files. */
+  names(): string[];
   close(): Promise<void>;
 }
 
@@ -77,6 +79,7 @@ export async function safetensorsWeightSource(files: readonly string[]): Promise
     return handle;
   };
   return {
+    names: () => [...index.keys()],
     async read(name): Promise<WeightTensor> {
       const entry = index.get(name);
       if (!entry) throw new Error(`checkpoint has no tensor ${name}`);

@@ -28,13 +28,33 @@ export function loadTokenizer(modelDir: string): Promise<PreTrainedTokenizer> {
   return AutoTokenizer.from_pretrained(modelDir, { local_files_only: true });
 }
 
-/** The conversation as the model sees it, through its own chat template, ending with the assistant's generation prompt. */
-export function renderChat(tokenizer: PreTrainedTokenizer, conversation: ChatMessage[]): string {
+/**
+ * The conversation as the model sees it, through its own chat template: ending with the
+ * assistant's generation prompt to ask for the next turn, or without it for a whole
+ * transcript (training).
+ */
+export function renderChat(tokenizer: PreTrainedTokenizer, conversation: ChatMessage[], generationPrompt = true): string {
   return tokenizer.apply_chat_template(conversation, {
     tokenize: false,
-    add_generation_prompt: true,
+    add_generation_prompt: generationPrompt,
     ...PINNED_TEMPLATE_VARIABLES,
   }) as string;
+}
+
+/** The token ids of the conversation rendered in full, exactly what the model is prompted with. */
+export function encodeChat(tokenizer: PreTrainedTokenizer, conversation: ChatMessage[], generationPrompt = true): number[] {
+  return tokenizer.encode(renderChat(tokenizer, conversation, generationPrompt), { add_special_tokens: false });
+}
+
+/** The tokens that end an assistant turn (generation_config.json's eos_token_id). */
+export function stopTokenIds(modelDir: string): number[] {
+  const eos = [readGenerationConfig(modelDir).eos_token_id ?? []].flat();
+  if (eos.length === 0) throw new Error(`${modelDir}: generation_config.json names no eos_token_id`);
+  return eos;
+}
+
+function readGenerationConfig(modelDir: string): GenerationConfig {
+  return readJson<GenerationConfig>(join(modelDir, 'generation_config.json'));
 }
 
 export class ChatModel {
@@ -51,10 +71,8 @@ export class ChatModel {
   static async load(options: ChatModelOptions): Promise<ChatModel> {
     const tokenizer = await loadTokenizer(options.modelDir);
     const session = await createSession(modelPath(options.modelDir, options.dtype), options);
-    const generation = readJson<GenerationConfig>(join(options.modelDir, 'generation_config.json'));
-    const eos = [generation.eos_token_id ?? []].flat();
-    if (eos.length === 0) throw new Error(`${options.modelDir}: generation_config.json names no eos_token_id`);
-    const pad = generation.pad_token_id ?? tokenizer.pad_token_id ?? eos[0]!;
+    const eos = stopTokenIds(options.modelDir);
+    const pad = readGenerationConfig(options.modelDir).pad_token_id ?? tokenizer.pad_token_id ?? eos[0]!;
     const logits = session.outputMetadata.find((m) => m.name === 'logits');
     const vocabSize = logits?.isTensor ? logits.shape[2] : undefined;
     if (typeof vocabSize !== 'number') throw new Error(`${options.modelDir}: the logits output has no static vocabulary size`);
@@ -62,9 +80,8 @@ export class ChatModel {
     return new ChatModel(tokenizer, session, decoderLayout(session), eos, pad, vocabulary);
   }
 
-  /** The token ids of the conversation rendered in full, exactly what the model is prompted with. */
   encode(conversation: ChatMessage[]): number[] {
-    return this.tokenizer.encode(renderChat(this.tokenizer, conversation), { add_special_tokens: false });
+    return encodeChat(this.tokenizer, conversation);
   }
 
   /** An assistant turn as text, special tokens left out. */

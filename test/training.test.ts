@@ -1,0 +1,179 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { readCorpus } from '../src/corpora/index.js';
+import { baseFingerprint } from '../src/inference/model-import/base-fingerprint.js';
+import { importModel } from '../src/inference/model-import/import-model.js';
+import { ChatModel } from '../src/inference/onnx/chat-model.js';
+import { mulberry32 } from '../src/seeded-random.js';
+import { answerTurn, conversationFor, loadPromptTemplate } from '../src/stages/build-prompt.js';
+import { runPython, TRAINER_DIR, trainerPython } from '../tools/train/trainer-environment.js';
+import { corpusConversations, tokeniseConversation, type TrainingConversation } from '../tools/train/training-conversations.js';
+import { maxDifference, onnxLogits } from './support/onnx-logits.js';
+import { FIXTURES, testModelDir } from './support/paths.js';
+import { writeTestModelCheckpoint } from './support/test-model-checkpoint.js';
+
+const scratch = () => mkdtemp(join(tmpdir(), 'bioner-train-'));
+const template = { ...loadPromptTemplate('conv_term'), dataset: 'JNLPBA' };
+const text = 'IL-2 gene expression requires NF-kappa B in T cells .';
+const conversation: TrainingConversation = {
+  corpus: 'JNLPBA',
+  sentence: { docId: 'd1', index: 0, start: 0, end: text.length, text },
+  types: ['protein', 'dna', 'cell_line'],
+  answers: [['NF-kappa B'], ['IL-2 gene'], []],
+};
+
+describe('training conversations', () => {
+  test('the ids trained on are the engine\'s prompts, turn by turn; the loss covers exactly each answer and its end of turn', async () => {
+    const model = await ChatModel.load({ modelDir: await testModelDir() });
+    try {
+      const tokenised = tokeniseConversation(model.tokenizer, model.stopTokenIds, template, conversation);
+      const answers = conversation.answers.map((strings) => answerTurn(template, strings));
+      assert.deepEqual(answers, ['Answer: ["NF-kappa B"]', 'Answer: ["IL-2 gene"]', 'Answer: []']);
+      assert.equal(tokenised.answer_spans.length, 3);
+      tokenised.answer_spans.forEach(([start, end], turn) => {
+        const prompt = model.encode(conversationFor(template, text, conversation.types, answers.slice(0, turn)));
+        assert.deepEqual(tokenised.ids.slice(0, start), prompt, `turn ${turn + 1}: the prompt the engine feeds`);
+        const answer = model.tokenizer.encode(answers[turn]!, { add_special_tokens: false });
+        assert.deepEqual(tokenised.ids.slice(start, end), [...answer, model.stopTokenIds[0]!], `turn ${turn + 1}: the answer`);
+      });
+      const masked = tokenised.answer_spans.reduce((n, [s, e]) => n + e - s, 0);
+      const expected = answers.reduce((n, a) => n + model.tokenizer.encode(a, { add_special_tokens: false }).length + 1, 0);
+      assert.equal(masked, expected, 'nothing but the answers and their end-of-turn tokens is trained on');
+      assert.match(model.tokenizer.decode(tokenised.ids), /Follow JNLPBA guidelines\./);
+    } finally {
+      await model.close();
+    }
+  });
+
+  test('every sentence asks all of its corpus\'s types, in a shuffled order; absent types are answered []', () => {
+    const corpus = {
+      documents: [{ id: 'p', source: 'pubmed' as const, text: 'Cisplatin caused nephrotoxicity. Rats were given saline.' }],
+      mentions: [
+        { docId: 'p', start: 0, end: 9, text: 'Cisplatin', type: 'Chemical' },
+        { docId: 'p', start: 17, end: 31, text: 'nephrotoxicity', type: 'Disease' },
+      ],
+      relations: [],
+      warnings: [],
+    };
+    const labels: Record<string, string> = { Chemical: 'chemical', Disease: 'disease' };
+    const { conversations, counts } = corpusConversations(corpus, 'BC5CDR', ['chemical', 'disease'], (l) => labels[l]!, mulberry32(3));
+    assert.equal(counts.sentences, 2);
+    const answersOf = (c: TrainingConversation) => Object.fromEntries(c.types.map((t, i) => [t, c.answers[i]]));
+    assert.deepEqual(conversations.map(answersOf), [
+      { chemical: ['Cisplatin'], disease: ['nephrotoxicity'] },
+      { chemical: [], disease: [] },
+    ]);
+    const orders = new Set(Array.from({ length: 20 }, (_, seed) =>
+      corpusConversations(corpus, 'BC5CDR', ['chemical', 'disease'], (l) => labels[l]!, mulberry32(seed)).conversations[0]!.types.join()));
+    assert.equal(orders.size, 2, 'both type orders occur');
+  });
+});
+
+/** Conversations from the bundled NCBI-disease sample, tokenised for the test model, as train.jsonl and devel.jsonl. */
+async function sampleDataset(dir: string): Promise<void> {
+  const model = await ChatModel.load({ modelDir: await testModelDir() });
+  try {
+    const corpus = await readCorpus(join(FIXTURES, 'ncbi-disease-sample.pubtator'), 'pubtator');
+    const { conversations } = corpusConversations(corpus, 'NCBI-disease', ['disease'], () => 'disease', mulberry32(1));
+    const lines = conversations.map((c) => JSON.stringify(tokeniseConversation(model.tokenizer, model.stopTokenIds,
+      { ...template, dataset: 'NCBI-disease' }, c)));
+    await writeFile(join(dir, 'train.jsonl'), `${lines.join('\n')}\n`);
+    await writeFile(join(dir, 'devel.jsonl'), `${lines.slice(0, 3).join('\n')}\n`);
+  } finally {
+    await model.close();
+  }
+}
+
+describe('the trainer (PyTorch, peft) on the generated test model', { timeout: 15 * 60_000 }, () => {
+  const trainArgs = async (dir: string, extra: string[]) => {
+    const modelDir = await testModelDir();
+    return [join(TRAINER_DIR, 'train.py'), '--data', dir, '--base', join(dir, 'base'), '--tokenizer', join(modelDir, 'tokenizer.json'),
+      '--stop-ids', '151645,151643', '--out', join(dir, 'out'), '--max-new-tokens', '8', '--threads', '1', ...extra];
+  };
+  const progress = (dir: string) => JSON.parse(readFileSync(join(dir, 'out', 'checkpoint', 'progress.json'), 'utf8')) as
+    { step: number; losses: number[] };
+  /** The checkpointed step, 0 while there is none (or it is being swapped for a newer one). */
+  const checkpointedStep = (dir: string) => {
+    try {
+      return progress(dir).step;
+    } catch {
+      return 0;
+    }
+  };
+
+  test('a short LoRA run lowers the loss and keeps the best adapter in PEFT format', async () => {
+    const python = await trainerPython((line) => console.error(line));
+    const dir = await scratch();
+    await sampleDataset(dir);
+    await writeTestModelCheckpoint(join(dir, 'base'));
+    await runPython(python, await trainArgs(dir, ['--max-steps', '40', '--epochs', '20', '--learning-rate', '0.01', '--evals-per-epoch', '1']));
+    const { losses, step } = progress(dir);
+    assert.equal(step, 40);
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    assert.ok(mean(losses.slice(-5)) < 0.7 * mean(losses.slice(0, 5)), `loss ${mean(losses.slice(0, 5))} → ${mean(losses.slice(-5))}`);
+    for (const file of ['adapter_config.json', 'adapter_model.safetensors', 'training_state.json']) {
+      assert.ok(existsSync(join(dir, 'out', 'best', file)), `best/${file}`);
+    }
+    assert.ok((await readFile(join(dir, 'out', 'curve.jsonl'), 'utf8')).includes('"devel"'));
+  });
+
+  test('a run killed after a checkpoint resumes from it and finishes the same steps', async () => {
+    const python = await trainerPython((line) => console.error(line));
+    const dir = await scratch();
+    await sampleDataset(dir);
+    await writeTestModelCheckpoint(join(dir, 'base'));
+    const args = await trainArgs(dir, ['--max-steps', '400', '--epochs', '100', '--checkpoint-steps', '2', '--evals-per-epoch', '1']);
+    const first = spawn(python, args, { stdio: 'ignore' });
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => first.on('exit', (_, signal) => resolve(signal)));
+    while (checkpointedStep(dir) < 4) await sleep(50);
+    first.kill('SIGKILL');
+    assert.equal(await exited, 'SIGKILL', 'the first run was still going when it was killed');
+    const killedAt = progress(dir).step;
+    assert.ok(killedAt < 400);
+
+    const second = spawn(python, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let log = '';
+    second.stderr.on('data', (chunk) => { log += chunk; });
+    assert.equal(await new Promise((resolve) => second.on('exit', resolve)), 0, log);
+    assert.match(log, new RegExp(`resumed from step ${killedAt} `));
+    const { step, losses } = progress(dir);
+    assert.equal(step, 400);
+    assert.equal(losses.length, 400, 'each step trained once, counting from the checkpoint');
+  });
+});
+
+describe('adapter merge into ONNX', { timeout: 15 * 60_000 }, () => {
+  const TOKENS = [151644, 872, 198, 9707, 11, 1879, 0, 151645, 198, 151644, 77091, 198];
+
+  test('the merged ONNX model gives the logits of PEFT\'s model with the adapter (within 1e-5 of their range)', async () => {
+    const python = await trainerPython((line) => console.error(line));
+    const dir = await scratch();
+    const base = await writeTestModelCheckpoint(join(dir, 'base'));
+    await runPython(python, [join('test', 'support', 'peft_reference.py'), base, join(dir, 'adapter'), join(dir, 'peft.f32'), TOKENS.join(',')]);
+    const reference = new Float32Array((await readFile(join(dir, 'peft.f32'))).buffer.slice(0));
+
+    const merged = await importModel(base, join(dir, 'merged'), { adapter: join(dir, 'adapter') });
+    assert.equal(merged.adapter?.dir, join(dir, 'adapter'));
+    const withAdapter = await onnxLogits(join(dir, 'merged', 'onnx', 'model.onnx'), TOKENS);
+    // The random test model's logits span about ±40, so float32 rounding alone is ~1e-4 absolute.
+    const range = maxDifference(reference, new Float32Array(reference.length));
+    const difference = maxDifference(withAdapter, reference);
+    assert.ok(difference < 1e-5 * range, `merged logits differ from PEFT's by ${difference} (range ${range})`);
+    await importModel(base, join(dir, 'plain'));
+    const without = await onnxLogits(join(dir, 'plain', 'onnx', 'model.onnx'), TOKENS);
+    assert.ok(maxDifference(without, reference) > 1e-2, 'the adapter changes the logits, so the comparison can fail');
+
+    // Trained on these weights (as `bioner-stream train` records), merged into others of the same shape: refused.
+    await writeFile(join(dir, 'adapter', 'bioner_base.json'), JSON.stringify(await baseFingerprint(base)));
+    const other = await writeTestModelCheckpoint(join(dir, 'other'), 99);
+    await assert.rejects(importModel(other, join(dir, 'wrong'), { adapter: join(dir, 'adapter') }),
+      /adapter was trained on base \(sha256 [0-9a-f]{12}…\), not on other/);
+    assert.equal(existsSync(join(dir, 'wrong')), false, 'nothing is written for a refused adapter');
+  });
+});
