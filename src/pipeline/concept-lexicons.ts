@@ -1,6 +1,6 @@
 // Which lexicons concept linking uses: `default` (built from the training corpora's gold ids on
 // first use, into .cache/lexicons), `none`, or the user's own files, `TYPE=FILE[,TYPE=FILE]`.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { readCorpus, type CorpusFormat } from '../corpora/index.js';
 import { projectPath } from '../project.js';
@@ -57,7 +57,10 @@ export async function defaultLexiconFiles(
         continue;
       }
       mkdirSync(dirname(file), { recursive: true });
-      writeFileSync(file, formatLexiconTsv(await lexiconFromGold(sources, type, entityTypes)));
+      // Written aside, then renamed: workers starting together never read a half-written file.
+      const partial = `${file}.${process.pid}.partial`;
+      writeFileSync(partial, formatLexiconTsv(await lexiconFromGold(sources, type, entityTypes)));
+      renameSync(partial, file);
     }
     files.set(type, file);
   }
