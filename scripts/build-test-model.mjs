@@ -19,7 +19,7 @@ import {
   TINY_QWEN2_CONFIG,
   randomWeightSource,
   writeModelDirectory,
-} from '../dist/src/inference/model-builder/index.js';
+} from '../dist/tools/model-builder/index.js';
 
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** Bump when the files written by this script change, so cached models are rebuilt. */

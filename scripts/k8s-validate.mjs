@@ -68,7 +68,7 @@ const dockerfile = await checkDockerfile(root);
 say(`dockerfile    docker/Dockerfile: images ${dockerfile.images.join(', ')}; ${dockerfile.problems.length ? plural(dockerfile.problems.length, 'problem') : 'base images pinned, non-root, syntax ok'}`);
 for (const problem of dockerfile.problems) say(`  ✗ ${problem}`);
 const dependencies = checkRuntimeDependencies(root);
-say(`runtime deps  ${dependencies.length ? plural(dependencies.length, 'problem') : 'everything src/cli/main.ts loads is in "dependencies"'}`);
+say(`runtime deps  ${dependencies.length ? plural(dependencies.length, 'problem') : 'everything src/cli/main.ts and tools/cli/main.ts load is in "dependencies"'}`);
 for (const problem of dependencies) say(`  ✗ ${problem}`);
 failures += dockerfile.problems.length + dependencies.length;
 

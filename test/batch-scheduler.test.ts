@@ -7,15 +7,13 @@ interface Item {
   id: string;
 }
 
-/** A scheduler whose batches finish only when the test releases them, recording each batch's items. */
-function scheduler(options: Partial<SchedulerOptions<Item, string>> = {}) {
+/** A scheduler of 4-item batches, one at a time, that records each batch's items before `answer` runs it. */
+function recordingScheduler(answer: (items: Item[]) => Promise<string[]>, options: Partial<SchedulerOptions<Item, string>>) {
   const batches: string[][] = [];
-  const releases: (() => void)[] = [];
   const s = new BatchScheduler<Item, string>({
-    run: async (items) => {
+    run: (items) => {
       batches.push(items.map((i) => i.id));
-      await new Promise<void>((resolve) => releases.push(resolve));
-      return items.map((i) => `answer ${i.id}`);
+      return answer(items);
     },
     keyOf: (item) => item.key,
     batchSize: 4,
@@ -23,6 +21,16 @@ function scheduler(options: Partial<SchedulerOptions<Item, string>> = {}) {
     concurrency: 1,
     ...options,
   });
+  return { s, batches };
+}
+
+/** A scheduler whose batches finish only when the test releases them, recording each batch's items. */
+function scheduler(options: Partial<SchedulerOptions<Item, string>> = {}) {
+  const releases: (() => void)[] = [];
+  const { s, batches } = recordingScheduler(async (items) => {
+    await new Promise<void>((resolve) => releases.push(resolve));
+    return items.map((i) => `answer ${i.id}`);
+  }, options);
   const release = async () => {
     releases.shift()?.();
     await new Promise((r) => setImmediate(r));
@@ -165,4 +173,27 @@ test('drain refuses new items, sends the waiting ones at once, and resolves when
   await release();
   await drained;
   assert.deepEqual(await waiting, ['answer a0', 'answer a1']);
+});
+
+/** A scheduler whose batches fail whenever they hold the item "bad". */
+const failingScheduler = (options: Partial<SchedulerOptions<Item, string>>) => recordingScheduler(async (items) => {
+  if (items.some((i) => i.id === 'bad')) throw new Error('cannot answer bad');
+  return items.map((i) => `answer ${i.id}`);
+}, options);
+
+test('a failed batch is halved down to the item that fails; the other submissions get their results', async () => {
+  const { s, batches } = failingScheduler({ isolateFailures: () => true });
+  const good = s.submit([{ key: 'k', id: 'a' }, { key: 'k', id: 'b' }]);
+  const bad = s.submit([{ key: 'k', id: 'c' }, { key: 'k', id: 'bad' }]);
+  assert.deepEqual(await good, ['answer a', 'answer b']);
+  await assert.rejects(bad, /cannot answer bad/);
+  assert.deepEqual(batches, [['a', 'b', 'c', 'bad'], ['a', 'b'], ['c', 'bad'], ['c'], ['bad']]);
+});
+
+test('without isolateFailures, or when it says no, a failed batch fails every submission in it', async () => {
+  for (const isolateFailures of [undefined, () => false]) {
+    const { s } = failingScheduler({ batchSize: 2, ...(isolateFailures ? { isolateFailures } : {}) });
+    const results = await Promise.allSettled([s.submit([{ key: 'k', id: 'a' }]), s.submit([{ key: 'k', id: 'bad' }])]);
+    assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected']);
+  }
 });

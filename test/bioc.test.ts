@@ -6,7 +6,7 @@ import { XmlSyntaxError } from '../src/corpora/xml.js';
 import type { AnnotatedDocument, Corpus } from '../src/domain/types.js';
 import { OracleBackend } from '../src/inference/oracle-backend.js';
 import { Annotator } from '../src/pipeline/annotator.js';
-import { queryBatcher } from '../src/pipeline/query-batcher.js';
+import { queryBatcher } from '../src/inference/query-batcher.js';
 import { ConceptLinker } from '../src/stages/concepts/concept-linker.js';
 import { goldLexicon } from '../src/stages/concepts/gold-lexicon.js';
 import { Lexicon } from '../src/stages/concepts/lexicon.js';

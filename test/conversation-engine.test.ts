@@ -3,14 +3,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import type { PromptTemplate } from '../src/domain/prompt-template.js';
 import type { Query } from '../src/domain/types.js';
 import { ChatModel } from '../src/inference/onnx/chat-model.js';
 import { ConversationEngine, type AnsweredBatch, type InferenceMode } from '../src/inference/onnx/conversation-engine.js';
-import { conversationFor, loadPromptTemplate, type PromptTemplate } from '../src/stages/build-prompt.js';
+import { conversationFor, loadPromptTemplate } from '../src/stages/build-prompt.js';
 import { decodeAnswer } from '../src/stages/decode-answer.js';
 import { groundMentions } from '../src/stages/ground-mentions.js';
-import { buildScriptedModel } from './support/scripted-model.js';
 import { testModelDir } from './support/paths.js';
+import { buildScriptedModel } from './support/scripted-model.js';
 
 const IM_END = 151645;
 const TYPES = ['protein', 'dna', 'rna', 'cell_type', 'cell_line'];

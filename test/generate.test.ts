@@ -19,17 +19,12 @@ import {
   randomWeightSource,
   type DecoderConfig,
   type WeightSource,
-} from '../src/inference/model-builder/index.js';
+} from '../tools/model-builder/index.js';
 import { createSession, decoderLayout } from '../src/inference/onnx/decoder-session.js';
-import {
-  Forward,
-  generate,
-  generateFrom,
-  generateWithoutCache,
-  type GenerateOptions,
-} from '../src/inference/onnx/generate.js';
+import { Forward, generateFrom, type GenerateOptions } from '../src/inference/onnx/generate.js';
 import { KvCache } from '../src/inference/onnx/kv-cache.js';
 import { greedyPicker, type TokenPicker } from '../src/inference/onnx/token-picker.js';
+import { generate, generateWithoutCache } from './support/generation.js';
 
 const BUILD_SCRIPT = fileURLToPath(new URL('../../scripts/build-test-model.mjs', import.meta.url));
 const IM_END = 151645;

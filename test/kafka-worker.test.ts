@@ -10,7 +10,7 @@ import { readCorpus } from '../src/corpora/index.js';
 import { decodeAnnotatedDocument, decodeEntityRecord, documentType, toAvroDocument } from '../src/domain/avro.js';
 import type { Document, EntityRecord } from '../src/domain/types.js';
 import { avroBody } from '../src/domain/wire-format.js';
-import { DEAD_LETTER_HEADERS } from '../src/producers/dead-letter.js';
+import { DEAD_LETTER_HEADERS } from '../src/domain/dead-letter.js';
 import {
   framedDocument, freshTopics, metricValue, produce, readUntil, startWorker, stopWorker, suiteBrokers,
 } from './support/kafka.js';

@@ -2,18 +2,18 @@
 // when the default model has been fetched (`npm run model:fetch`); skipped otherwise.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DEFAULT_MODEL_DIR, DEFAULT_MODEL_GGUF } from '../src/inference/default-model.js';
-import { isImported } from '../src/inference/model-import/import-model.js';
+import { BASE_MODEL_DIR, BASE_MODEL_GGUF } from '../tools/default-model/default-model.js';
+import { isImported } from '../tools/model-import/import-model.js';
 import { compareWithLlamaCpp, CONTINUATION_TOKENS, NEAR_TIE, summarise } from './support/llama-cpp-agreement.js';
 
-const skip = (await isImported(DEFAULT_MODEL_GGUF, DEFAULT_MODEL_DIR))
+const skip = (await isImported(BASE_MODEL_GGUF, BASE_MODEL_DIR))
   ? false
-  : `no imported default model at ${DEFAULT_MODEL_DIR}: run "npm run model:fetch" to enable this test`;
+  : `no imported default model at ${BASE_MODEL_DIR}: run "npm run model:fetch" to enable this test`;
 
 const percent = (part: number, whole: number): string => `${part}/${whole} = ${((100 * part) / whole).toFixed(2)}%`;
 
 test('the imported GGUF model agrees with llama.cpp on conv_term prompts', { skip, timeout: 600_000 }, async (t) => {
-  const s = summarise(await compareWithLlamaCpp(DEFAULT_MODEL_DIR, DEFAULT_MODEL_GGUF));
+  const s = summarise(await compareWithLlamaCpp(BASE_MODEL_DIR, BASE_MODEL_GGUF));
   t.diagnostic(`prompts ${s.prompts}; tokenised as llama.cpp tokenises them: ${s.sameTokenisation}`);
   t.diagnostic(`next-token argmax agreement with llama.cpp: ${percent(s.agreeing, s.positions)}; ` +
     `where the ONNX top-2 logit gap >= ${NEAR_TIE}: ${percent(s.decisiveAgreeing, s.decisive)}; ` +

@@ -9,8 +9,8 @@ import { promisify } from 'node:util';
 import {
   buildDecoderModel, decoderParameters, randomWeightSource, ropeInverseFrequencies, TINY_DECODER_SHAPE,
   type DecoderConfig, type Llama3RopeScaling, type WeightTensor,
-} from '../src/inference/model-builder/index.js';
-import { importModel, QUANTISED_MODEL_FILE, readImportInfo } from '../src/inference/model-import/import-model.js';
+} from '../tools/model-builder/index.js';
+import { importModel, QUANTISED_MODEL_FILE, readImportInfo } from '../tools/model-import/import-model.js';
 import { loadTokenizer, renderChat } from '../src/inference/onnx/chat-model.js';
 import { CLI } from './support/paths.js';
 import { maxDifference, onnxLogits } from './support/onnx-logits.js';

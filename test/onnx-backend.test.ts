@@ -6,7 +6,7 @@ import type { ModelBackend } from '../src/inference/model-backend.js';
 import { InferencePool } from '../src/inference/onnx/inference-pool.js';
 import { DEFAULT_ENGINE_OPTIONS, OnnxBackend } from '../src/inference/onnx/onnx-backend.js';
 import { Annotator } from '../src/pipeline/annotator.js';
-import { queryBatcher } from '../src/pipeline/query-batcher.js';
+import { queryBatcher } from '../src/inference/query-batcher.js';
 import { loadPromptTemplate } from '../src/stages/build-prompt.js';
 import { EntityTypes } from '../src/stages/entity-types.js';
 import { testModelDir } from './support/paths.js';
@@ -38,7 +38,7 @@ test('the ONNX backend answers through its worker pool; naive and reuse agree, a
     const reuse = new OnnxBackend(pool, { ...settings, inferenceMode: 'reuse' });
     const raws = (answers: Answer[][]) => answers.map((a) => a.map((x) => x.raw));
     assert.deepEqual(raws(await reuse.answer(queries)), raws(await naive.answer(queries)));
-    const [n, r] = [naive.counters(), reuse.counters()];
+    const [n, r] = [naive.stats(), reuse.stats()];
     assert.deepEqual([n.batches, n.answers, n.cachedPromptTokens, n.constraintOverrides], [1, 4, 0, 0]);
     assert.ok(r.promptTokens < n.promptTokens && r.cachedPromptTokens > 0);
     assert.equal(r.promptTokens + r.cachedPromptTokens, n.promptTokens);
@@ -62,7 +62,7 @@ test('by default a model directory gets constrained, cache-reusing inference, an
     for (const entity of annotated.entities) {
       assert.ok(entity.confidence !== null && entity.confidence > 0 && entity.confidence <= 1, JSON.stringify(entity));
     }
-    const counted = backend.counters!();
+    const counted = backend.stats!();
     assert.equal(counted.answers, queries.length * TYPES.length);
     assert.ok(counted.constraintOverrides > 0);
   } finally {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Counter, Histogram, Registry } from 'prom-client';
-import { histogramQuantile, parsePrometheusText, sampleValue } from '../src/observability/prometheus-text.js';
+import { histogramQuantile, parsePrometheusText, sampleValue } from '../tools/bench/prometheus-text.js';
 
 test('parses what prom-client writes, labels and histograms included', async () => {
   const registry = new Registry();

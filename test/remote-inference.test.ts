@@ -10,7 +10,7 @@ import { avroBody } from '../src/domain/wire-format.js';
 import { DEFAULT_ENGINE_OPTIONS } from '../src/inference/onnx/onnx-backend.js';
 import { OpenAiBackend } from '../src/inference/remote/openai-backend.js';
 import { RemoteBackend } from '../src/inference/remote/remote-backend.js';
-import type { Topics } from '../src/kafka/topics.js';
+import type { Topics } from '../src/domain/records.js';
 import { loadPromptTemplate } from '../src/stages/build-prompt.js';
 import { splitSentences } from '../src/stages/split-sentences.js';
 import {

@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { readCorpus } from '../src/corpora/index.js';
-import { baseFingerprint } from '../src/inference/model-import/base-fingerprint.js';
-import { importModel } from '../src/inference/model-import/import-model.js';
+import { baseFingerprint } from '../tools/model-import/base-fingerprint.js';
+import { importModel } from '../tools/model-import/import-model.js';
 import { ChatModel } from '../src/inference/onnx/chat-model.js';
 import { mulberry32 } from '../src/seeded-random.js';
 import { answerTurn, conversationFor, loadPromptTemplate } from '../src/stages/build-prompt.js';
@@ -121,6 +121,17 @@ describe('the trainer (PyTorch, peft) on the generated test model', { timeout: 1
       assert.ok(existsSync(join(dir, 'out', 'best', file)), `best/${file}`);
     }
     assert.ok((await readFile(join(dir, 'out', 'curve.jsonl'), 'utf8')).includes('"devel"'));
+  });
+
+  test('full fine-tuning writes a checkpoint directory that imports like any other', async () => {
+    const python = await trainerPython((line) => console.error(line));
+    const dir = await scratch();
+    await sampleDataset(dir);
+    await writeTestModelCheckpoint(join(dir, 'base'));
+    await runPython(python, await trainArgs(dir, ['--method', 'full', '--max-steps', '3', '--evals-per-epoch', '1']));
+    const imported = await importModel(join(dir, 'out', 'best'), join(dir, 'model'));
+    assert.equal(imported.format, 'hf-checkpoint');
+    assert.equal(imported.config.hidden_size, 64);
   });
 
   test('a run killed after a checkpoint resumes from it and finishes the same steps', async () => {

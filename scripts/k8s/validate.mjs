@@ -298,7 +298,7 @@ export function checkWiring(docs, project) {
   }
   const model = docs.find((d) => d.kind === 'ConfigMap' && d.data?.MODEL_WHEEL_SHA256);
   if (model && model.data.MODEL_WHEEL_SHA256 !== project.modelWheelSha256) {
-    problems.get(id(model)).push(`MODEL_WHEEL_SHA256 differs from src/inference/default-model.ts (${project.modelWheelSha256})`);
+    problems.get(id(model)).push(`MODEL_WHEEL_SHA256 differs from tools/default-model/default-model.ts (${project.modelWheelSha256})`);
   }
   const topicScript = docs.find((d) => d.kind === 'ConfigMap' && d.data?.['create-topics.sh']);
   for (const topic of Object.values(project.topics)) {
@@ -354,15 +354,16 @@ export function readProject(root) {
   const topicsSource = text(join(root, 'src', 'kafka', 'topics.ts'));
   const defaults = /DEFAULT_TOPICS[^=]*=\s*\{([^}]*)\}/.exec(topicsSource)?.[1] ?? '';
   const topics = Object.fromEntries([...defaults.matchAll(/(\w+):\s*'([^']+)'/g)].map((m) => [m[1], m[2]]));
-  const modelWheelSha256 = /wheelSha256:\s*'([0-9a-f]{64})'/.exec(text(join(root, 'src', 'inference', 'default-model.ts')))?.[1];
-  if (!topics.documents || !modelWheelSha256) throw new Error('k8s:validate: cannot read DEFAULT_TOPICS or the model pin from src/');
+  const modelWheelSha256 = /wheelSha256:\s*'([0-9a-f]{64})'/.exec(text(join(root, 'tools', 'default-model', 'default-model.ts')))?.[1];
+  if (!topics.documents || !modelWheelSha256) throw new Error('k8s:validate: cannot read DEFAULT_TOPICS from src/ or the model pin from tools/');
   return { metrics, topics, modelWheelSha256 };
 }
 
 /**
  * Packages that the CLI loads at run time (static and literal dynamic imports reachable from
- * src/cli/main.ts) but that package.json lists only as devDependencies: the images install
- * with --omit=dev, so the CLI would not start.
+ * src/cli/main.ts, the runtime image's, and tools/cli/main.ts, the tools image's) but that
+ * package.json lists only as devDependencies: the images install with --omit=dev, so the CLI
+ * would not start.
  */
 export function checkRuntimeDependencies(root) {
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
@@ -386,6 +387,7 @@ export function checkRuntimeDependencies(root) {
     }
   };
   visit(join(root, 'src', 'cli', 'main.ts'));
+  visit(join(root, 'tools', 'cli', 'main.ts'));
   return [...packages]
     .filter(([name]) => !pkg.dependencies?.[name])
     .map(([name, file]) => `${name} is imported at run time (${file}) but is ${pkg.devDependencies?.[name] ? 'a devDependency' : 'not a dependency'}: move it to "dependencies"`);

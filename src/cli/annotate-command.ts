@@ -5,101 +5,79 @@ import { annotationWriter, OUTPUT_FORMATS } from '../corpora/annotation-writers.
 import { CORPUS_FORMATS, readCorpus } from '../corpora/index.js';
 import type { AnnotatedDocument, Document } from '../domain/types.js';
 import { createBackend } from '../inference/create-backend.js';
+import { modelGuidelines } from '../inference/model-guidelines.js';
 import { INFERENCE_MODES } from '../inference/onnx/conversation-engine.js';
-import { EXECUTION_PROVIDERS, MODEL_DTYPES } from '../inference/onnx/decoder-session.js';
-import { defaultWorkerCount } from '../inference/onnx/inference-pool.js';
 import { DEFAULT_ENGINE_OPTIONS } from '../inference/onnx/onnx-backend.js';
 import { Annotator } from '../pipeline/annotator.js';
 import { conceptLinker } from '../pipeline/concept-lexicons.js';
-import { queryBatcher } from '../pipeline/query-batcher.js';
-import { PIPELINE_VERSION } from '../project.js';
-import { loadPromptTemplate } from '../stages/build-prompt.js';
+import { queryBatcher } from '../inference/query-batcher.js';
+import { PIPELINE_VERSION, projectPath } from '../project.js';
+import { loadPromptTemplate, withGuidelines } from '../stages/build-prompt.js';
 import { DEFAULT_LINK_THRESHOLD } from '../stages/concepts/concept-linker.js';
 import { EntityTypes } from '../stages/entity-types.js';
-import { fraction, oneOf, parseOptions, positiveInt, required, UsageError } from './args.js';
+import { BATCHING, ENGINE, inferenceWorkers, maxNewTokens } from './common-options.js';
+import { choice, fraction, list, parseCommandLine, text, toggle, UsageError } from './options.js';
 import { ProgressBar } from './progress.js';
 
-const USAGE = `usage: bioner-stream annotate --input FILE --input-format pubtator|iob|jsonl|text|bioc-xml|bioc-json
-                                --model DIR|oracle:GOLD_FILE --types disease,chemical
-                                --output OUT [--output-format jsonl|pubtator|bioc-xml|bioc-json] [options]
-
-  --output-format FORMAT  jsonl (default): one EntityRecord a line; pubtator: with concept ids, as the
-                          BioCreative V CDR evaluator reads it; bioc-xml, bioc-json: BioC collections
-  --lexicons SPEC         concept lexicons: default (built from the training corpora's gold ids),
-                          none, or TYPE=FILE[,TYPE=FILE] (CTD_*.tsv[.gz], id/name/synonyms TSV, .obo)
-  --link-threshold X      lowest character-trigram similarity accepted as a concept (default ${DEFAULT_LINK_THRESHOLD})
-  --no-abbreviation-grounding   a long form the model named does not ground its short form elsewhere
-
-  --template NAME|FILE    prompt template: conv_term (default), universalner, or a JSON file
-  --entity-types FILE     type vocabulary and corpus label mapping (default config/entity-types.json)
-  --batch-size N          sentences per inference batch (default 8)
-  --batch-wait-ms N       longest wait for a batch to fill (default 20)
-  --workers N             inference worker threads (default: one per core, up to 4)
-  --max-new-tokens N      bound on each answer's length (default 64)
-  --inference-mode MODE   reuse (default): feed only what the KV cache lacks; naive: every turn from scratch
-  --unconstrained         let answers be any text (default: a JSON list of strings from the sentence)
-  --dtype fp32|fp16|q8|q4 which weights under onnx/ to load (default fp32)
-  --execution-provider cpu|cuda   (default cpu; cuda needs the CUDA build, see docs/performance.md)`;
-
 const OPTIONS = {
-  input: { type: 'string' },
-  'input-format': { type: 'string' },
-  model: { type: 'string' },
-  types: { type: 'string' },
-  output: { type: 'string' },
-  template: { type: 'string' },
-  'entity-types': { type: 'string' },
-  'batch-size': { type: 'string' },
-  'batch-wait-ms': { type: 'string' },
-  workers: { type: 'string' },
-  'max-new-tokens': { type: 'string' },
-  'inference-mode': { type: 'string' },
-  unconstrained: { type: 'boolean' },
-  dtype: { type: 'string' },
-  'execution-provider': { type: 'string' },
-  'output-format': { type: 'string' },
-  lexicons: { type: 'string' },
-  'link-threshold': { type: 'string' },
-  'no-abbreviation-grounding': { type: 'boolean' },
-} as const;
+  input: text('FILE', 'the corpus to annotate', { required: true }),
+  'input-format': choice(CORPUS_FORMATS, 'how the corpus is written', { required: true }),
+  model: text('DIR|oracle:GOLD_FILE|remote:URL|openai:URL', 'the model, gold answers, or inference servers; the full CLI ' +
+    'fills in the shipped fine-tuned model', { required: true }),
+  guidelines: text('NAME', "the corpus guidelines the model follows (default: the model's corpus whose types fit --types best)"),
+  types: list('LIST', 'entity types to ask for, e.g. disease,chemical', { required: true }),
+  output: text('OUT', 'where the annotations go, written as --output-format says', { required: true }),
+  'output-format': choice(OUTPUT_FORMATS, 'jsonl: one EntityRecord a line; pubtator: with concept ids, as the BioCreative V ' +
+    'CDR evaluator reads it; bioc-xml, bioc-json: BioC collections', 'jsonl'),
+  lexicons: text('SPEC', "concept lexicons: default (built from the training corpora's gold ids), none, or " +
+    'TYPE=FILE[,TYPE=FILE] (CTD_*.tsv[.gz], id/name/synonyms TSV, .obo)', 'default'),
+  'link-threshold': fraction('lowest character-trigram similarity accepted as a concept', DEFAULT_LINK_THRESHOLD),
+  'no-abbreviation-grounding': toggle('a long form the model named does not ground its short form elsewhere'),
+  template: text('NAME|FILE', 'prompt template: conv_term, universalner, or a JSON file', 'conv_term'),
+  'entity-types': text('FILE', 'type vocabulary and corpus label mapping', projectPath('config', 'entity-types.json'), 'config/entity-types.json'),
+  ...BATCHING,
+  'inference-workers': inferenceWorkers(),
+  'max-new-tokens': maxNewTokens(),
+  'inference-mode': choice(INFERENCE_MODES, 'reuse: feed only what the KV cache lacks; naive: every turn from scratch',
+    DEFAULT_ENGINE_OPTIONS.inferenceMode),
+  unconstrained: toggle('let answers be any text (default: a JSON list of strings from the sentence)'),
+  ...ENGINE,
+};
+
+const COMMAND_LINE = {
+  synopsis: 'usage: bioner-stream annotate --input FILE --input-format FORMAT --model MODEL --types LIST --output OUT [options]',
+  options: OPTIONS,
+};
 
 /** Documents annotated at once: enough to keep batches full, few enough to bound memory. */
 const DOCUMENTS_IN_FLIGHT = 32;
 
 export async function annotateCommand(argv: string[]): Promise<void> {
-  const args = parseOptions(argv, OPTIONS, USAGE);
-  const input = required(args.input, '--input');
-  const format = oneOf(required(args['input-format'], '--input-format'), CORPUS_FORMATS, '--input-format');
-  const modelSpec = required(args.model, '--model');
-  const output = required(args.output, '--output');
-  const outputFormat = oneOf(args['output-format'] ?? 'jsonl', OUTPUT_FORMATS, '--output-format');
-  const threshold = fraction(args['link-threshold'], DEFAULT_LINK_THRESHOLD, '--link-threshold');
-  if (!existsSync(input)) throw new UsageError(`cannot read input ${input}: no such file`);
-
-  const entityTypes = EntityTypes.load(args['entity-types']);
-  const types = required(args.types, '--types').split(',').map((t) => entityTypes.canonical(t.trim()));
-  const template = loadPromptTemplate(args.template ?? 'conv_term');
-  const corpus = await readCorpus(input, format);
+  const { values: o } = parseCommandLine(argv, COMMAND_LINE);
+  if (!existsSync(o.input)) throw new UsageError(`cannot read input ${o.input}: no such file`);
+  const entityTypes = EntityTypes.load(o['entity-types']);
+  const types = o.types.map((t) => entityTypes.canonical(t));
+  const template = withGuidelines(loadPromptTemplate(o.template), o.guidelines ?? modelGuidelines(o.model, types));
+  const corpus = await readCorpus(o.input, o['input-format']);
   for (const warning of corpus.warnings) console.error(`warning: ${warning}`);
-  const concepts = await conceptLinker(args.lexicons ?? 'default', entityTypes, { threshold });
-
-  const workers = positiveInt(args.workers, defaultWorkerCount(), '--workers');
-  const backend = await createBackend(modelSpec, {
+  const concepts = await conceptLinker(o.lexicons, entityTypes, { threshold: o['link-threshold'] });
+  const workers = o['inference-workers'];
+  const backend = await createBackend(o.model, {
     template,
     entityTypes,
     engine: {
       workers,
-      maxNewTokens: positiveInt(args['max-new-tokens'], DEFAULT_ENGINE_OPTIONS.maxNewTokens, '--max-new-tokens'),
-      inferenceMode: oneOf(args['inference-mode'] ?? DEFAULT_ENGINE_OPTIONS.inferenceMode, INFERENCE_MODES, '--inference-mode'),
-      constrained: !args.unconstrained,
-      dtype: oneOf(args.dtype ?? 'fp32', MODEL_DTYPES, '--dtype'),
-      executionProvider: oneOf(args['execution-provider'] ?? 'cpu', EXECUTION_PROVIDERS, '--execution-provider'),
+      maxNewTokens: o['max-new-tokens'],
+      inferenceMode: o['inference-mode'],
+      constrained: !o.unconstrained,
+      dtype: o.dtype,
+      executionProvider: o['execution-provider'],
     },
   });
   try {
     const batcher = queryBatcher(backend, {
-      batchSize: positiveInt(args['batch-size'], 8, '--batch-size'),
-      batchWaitMs: positiveInt(args['batch-wait-ms'], 20, '--batch-wait-ms'),
+      batchSize: o['batch-size'],
+      batchWaitMs: o['batch-wait-ms'],
       // A batch in flight per worker keeps every worker busy.
       concurrency: workers,
     });
@@ -108,11 +86,11 @@ export async function annotateCommand(argv: string[]): Promise<void> {
       entityTypes,
       defaultTypes: types,
       provenance: { model_id: backend.modelId, prompt_format: template.name, pipeline_version: PIPELINE_VERSION },
-      abbreviations: { groundShortForms: !args['no-abbreviation-grounding'] },
+      abbreviations: { groundShortForms: !o['no-abbreviation-grounding'] },
       ...(concepts ? { concepts } : {}),
     });
-    const out = createWriteStream(output);
-    const writer = annotationWriter(outputFormat, (type) => entityTypes.label(type, 'pubtator'));
+    const out = createWriteStream(o.output);
+    const writer = annotationWriter(o['output-format'], (type) => entityTypes.label(type, 'pubtator'));
     out.write(writer.start());
     const progress = new ProgressBar(corpus.documents.length, 'docs');
     const totals = { entities: 0, ungrounded: 0, invalid: 0, answers: 0 };
@@ -128,7 +106,7 @@ export async function annotateCommand(argv: string[]): Promise<void> {
     await finished(out);
     console.error(
       `annotated ${corpus.documents.length} documents: ${totals.entities} entities, ${totals.ungrounded} ungrounded, ` +
-        `${totals.invalid} invalid answers of ${totals.answers} → ${output}`,
+        `${totals.invalid} invalid answers of ${totals.answers} → ${o.output}`,
     );
   } finally {
     await backend.close();

@@ -4,30 +4,28 @@ import { readCorpus } from '../corpora/index.js';
 import type { EntityRecord } from '../domain/types.js';
 import { scoreConcepts, scoreLenient, scoreStrict, type Report, type ScoredMention } from '../evaluation/score.js';
 import { EntityTypes } from '../stages/entity-types.js';
-import { oneOf, parseOptions, required } from './args.js';
+import { projectPath } from '../project.js';
+import { choice, parseCommandLine, text, toggle } from './options.js';
 
-const USAGE = `usage: bioner-stream eval --gold FILE --gold-format pubtator|iob|bioc-xml|bioc-json --pred OUT.jsonl
-                            [--match strict|lenient|concept] [--json] [--entity-types FILE]
-
-  strict   exact (document, type, start, end) match (BioCreative convention)
-  lenient  UniversalNER's normalised string match per sentence and type
-  concept  the (document, type, concept id) pairs each side names (gold ids from the corpus)`;
-
-const OPTIONS = {
-  gold: { type: 'string' },
-  'gold-format': { type: 'string' },
-  pred: { type: 'string' },
-  match: { type: 'string' },
-  json: { type: 'boolean' },
-  'entity-types': { type: 'string' },
-} as const;
+const COMMAND_LINE = {
+  synopsis: 'usage: bioner-stream eval --gold FILE --gold-format pubtator|iob|bioc-xml|bioc-json --pred OUT.jsonl [options]',
+  options: {
+    gold: text('FILE', 'the gold corpus', { required: true }),
+    'gold-format': choice(['pubtator', 'iob', 'bioc-xml', 'bioc-json'] as const, 'how the gold corpus is written', { required: true }),
+    pred: text('OUT.jsonl', 'predicted EntityRecords, one JSON per line', { required: true }),
+    match: choice(['strict', 'lenient', 'concept'] as const, 'strict: exact (document, type, start, end) match (BioCreative ' +
+      "convention); lenient: UniversalNER's normalised string match per sentence and type; concept: the (document, type, " +
+      'concept id) pairs each side names (gold ids from the corpus)', 'strict'),
+    json: toggle('the report as JSON'),
+    'entity-types': text('FILE', 'type vocabulary and corpus label mapping', projectPath('config', 'entity-types.json'), 'config/entity-types.json'),
+  },
+};
 
 export async function evalCommand(argv: string[]): Promise<void> {
-  const args = parseOptions(argv, OPTIONS, USAGE);
-  const goldFormat = oneOf(required(args['gold-format'], '--gold-format'), ['pubtator', 'iob', 'bioc-xml', 'bioc-json'] as const, '--gold-format');
-  const match = oneOf(args.match ?? 'strict', ['strict', 'lenient', 'concept'] as const, '--match');
-  const corpus = await readCorpus(required(args.gold, '--gold'), goldFormat);
-  const predicted = await readPredictions(required(args.pred, '--pred'));
+  const { values: args } = parseCommandLine(argv, COMMAND_LINE);
+  const { match } = args;
+  const corpus = await readCorpus(args.gold, args['gold-format']);
+  const predicted = await readPredictions(args.pred);
 
   const entityTypes = EntityTypes.load(args['entity-types']);
   const gold: ScoredMention[] = corpus.mentions.map((m) => ({ ...m, type: entityTypes.canonical(m.type) }));

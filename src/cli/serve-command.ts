@@ -1,68 +1,58 @@
 // `bioner-stream serve`: the inference server (src/serving). Every flag also reads BIONER_<FLAG>.
-import { EXECUTION_PROVIDERS, MODEL_DTYPES } from '../inference/onnx/decoder-session.js';
 import { DEFAULT_ENGINE_OPTIONS } from '../inference/onnx/onnx-backend.js';
 import { CLIENT_HEADER } from '../inference/remote/answer-protocol.js';
 import { InferenceServer, type ServeConfig } from '../serving/inference-server.js';
-import { envBackedOptions, oneOf, UsageError } from './args.js';
+import { ENGINE, inferenceWorkers, maxNewTokens } from './common-options.js';
+import { choice, integer, parseCommandLine, text } from './options.js';
 import { onShutdown, untilShutdown } from './shutdown.js';
 
-const USAGE = `usage: bioner-stream serve [options]     (each option also reads BIONER_<OPTION>, e.g. BIONER_MODEL)
+const OPTIONS = {
+  model: text('DIR', 'ONNX model directory; the full CLI fills in the shipped fine-tuned model', { required: true }),
+  host: text('HOST', 'address to listen on', '0.0.0.0'),
+  port: integer('0 picks a free port', 8080, { min: 0, max: 65_535 }),
+  ...ENGINE,
+  'inference-workers': inferenceWorkers(),
+  // Requests from many workers meet here: bigger batches, and a shorter wait since they fill fast.
+  'batch-size': integer('queries or chats per model batch', 16),
+  'batch-wait-ms': integer('longest wait for a batch to fill', 10),
+  'max-queued': integer('waiting queries and chats before 503', 1024),
+  'max-queued-per-client': integer(`waiting per client (header ${CLIENT_HEADER} or address) before 429`, 256),
+  'queue-timeout-ms': integer("wait for a request's work to start before 503", 60_000),
+  'max-body-bytes': integer('larger request bodies get 413', 1 << 20),
+  'inference-token': text('TOKEN', 'bearer token required on /v1/*; read it from a Secret'),
+  constrained: choice(['true', 'false'] as const, 'native answers kept to lists of strings from the sentence', 'true'),
+  'max-new-tokens': maxNewTokens('bound on each native answer'),
+  'max-completion-tokens': integer('bound on max_tokens of a chat completion', 256),
+  'shutdown-timeout-ms': integer('drain time on SIGTERM', 30_000),
+};
+
+const COMMAND_LINE = {
+  synopsis: `usage: bioner-stream serve [options]     (each option also reads BIONER_<OPTION>, e.g. BIONER_MODEL)
 
 Endpoints: POST /v1/answers (native batches), POST /v1/chat/completions (OpenAI-compatible,
-greedy), GET /v1/models, /healthz, /readyz (model loaded and warmed up, not draining), /metrics.
-
-  --model DIR                    ONNX model directory (required)
-  --host HOST                    (default 0.0.0.0)
-  --port N                       (default 8080; 0 picks a free port)
-  --execution-provider cpu|cuda  (default cpu; cuda needs the CUDA install, docs/deployment.md)
-  --dtype ${MODEL_DTYPES.join('|')}   which weights to load (default fp32)
-  --inference-workers N          inference threads, one batch each (default one per core, up to 4)
-  --batch-size N                 queries or chats per model batch (default 16)
-  --batch-wait-ms N              longest wait for a batch to fill (default 10)
-  --max-queued N                 waiting queries and chats before 503 (default 1024)
-  --max-queued-per-client N      waiting per client (header ${CLIENT_HEADER} or address) before 429 (default 256)
-  --queue-timeout-ms N           wait for a request's work to start before 503 (default 60000)
-  --max-body-bytes N             larger request bodies get 413 (default 1048576)
-  --inference-token TOKEN        bearer token required on /v1/*; read it from a Secret (default none)
-  --constrained true|false       native answers kept to lists of strings from the sentence (default true)
-  --max-new-tokens N             bound on each native answer (default ${DEFAULT_ENGINE_OPTIONS.maxNewTokens})
-  --max-completion-tokens N      bound on max_tokens of a chat completion (default 256)
-  --shutdown-timeout-ms N        drain time on SIGTERM (default 30000)`;
-
-const FLAGS = [
-  'model', 'host', 'port', 'execution-provider', 'dtype', 'inference-workers', 'batch-size', 'batch-wait-ms',
-  'max-queued', 'max-queued-per-client', 'queue-timeout-ms', 'max-body-bytes', 'inference-token', 'constrained',
-  'max-new-tokens', 'max-completion-tokens', 'shutdown-timeout-ms',
-] as const;
+greedy), GET /v1/models, /healthz, /readyz (model loaded and warmed up, not draining), /metrics.`,
+  options: OPTIONS,
+};
 
 export function serveConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): ServeConfig & { shutdownTimeoutMs: number } {
-  const { get, int } = envBackedOptions(argv, FLAGS, USAGE, env);
-  const model = get('model');
-  if (!model) throw new UsageError('missing --model (or BIONER_MODEL)');
-  const port = Number(get('port') ?? 8080);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`bad --port "${get('port')}"`);
-  const dtype = get('dtype');
+  const { values: o } = parseCommandLine(argv, { ...COMMAND_LINE, env });
   return {
-    model,
-    host: get('host') ?? '0.0.0.0',
-    port,
-    executionProvider: oneOf(get('execution-provider') ?? 'cpu', EXECUTION_PROVIDERS, '--execution-provider'),
-    ...(dtype ? { dtype: oneOf(dtype, MODEL_DTYPES, '--dtype') } : {}),
-    ...(get('inference-workers') ? { inferenceWorkers: int('inference-workers', 1) } : {}),
-    batchSize: int('batch-size', 16),
-    batchWaitMs: int('batch-wait-ms', 10),
-    maxQueued: int('max-queued', 1024),
-    maxQueuedPerClient: int('max-queued-per-client', 256),
-    queueTimeoutMs: int('queue-timeout-ms', 60_000),
-    maxBodyBytes: int('max-body-bytes', 1 << 20),
-    ...(get('inference-token') ? { token: get('inference-token') } : {}),
-    answers: {
-      inferenceMode: DEFAULT_ENGINE_OPTIONS.inferenceMode,
-      constrained: oneOf(get('constrained') ?? 'true', ['true', 'false'] as const, '--constrained') === 'true',
-      maxNewTokens: int('max-new-tokens', DEFAULT_ENGINE_OPTIONS.maxNewTokens),
-    },
-    maxCompletionTokens: int('max-completion-tokens', 256),
-    shutdownTimeoutMs: int('shutdown-timeout-ms', 30_000),
+    model: o.model,
+    host: o.host,
+    port: o.port,
+    executionProvider: o['execution-provider'],
+    dtype: o.dtype,
+    inferenceWorkers: o['inference-workers'],
+    batchSize: o['batch-size'],
+    batchWaitMs: o['batch-wait-ms'],
+    maxQueued: o['max-queued'],
+    maxQueuedPerClient: o['max-queued-per-client'],
+    queueTimeoutMs: o['queue-timeout-ms'],
+    maxBodyBytes: o['max-body-bytes'],
+    ...(o['inference-token'] ? { token: o['inference-token'] } : {}),
+    answers: { inferenceMode: DEFAULT_ENGINE_OPTIONS.inferenceMode, constrained: o.constrained === 'true', maxNewTokens: o['max-new-tokens'] },
+    maxCompletionTokens: o['max-completion-tokens'],
+    shutdownTimeoutMs: o['shutdown-timeout-ms'],
   };
 }
 

@@ -4,7 +4,9 @@
 // among ready keys the oldest goes first. Within a batch, clients take turns, so one client's
 // flood cannot starve another's trickle. The queue is bounded overall and per client, and in
 // time: a submission may wait only so long for its items to start, but once they have all
-// started it runs to the end, since its answer is then paid for and close.
+// started it runs to the end, since its answer is then paid for and close. A failed batch can
+// be split in halves and run again, down to the item that fails, so one bad item does not fail
+// the submissions it happened to share a batch with.
 
 export interface SchedulerOptions<I, R> {
   /** Runs one batch (all items share a key): one result per item, in order. */
@@ -20,6 +22,12 @@ export interface SchedulerOptions<I, R> {
   maxQueuedPerClient?: number;
   /** Told of every batch that ran, for metrics. */
   onBatch?: (size: number, seconds: number) => void;
+  /**
+   * Whether `error` may be one item's fault: then a failed batch of several items is halved
+   * and each half run again (in the same runner), until the failing item fails alone. Default:
+   * never, and every item of a failed batch fails with it.
+   */
+  isolateFailures?: (error: unknown) => boolean;
 }
 
 export interface SubmitOptions {
@@ -222,7 +230,16 @@ export class BatchScheduler<I, R> {
     try {
       results = await this.options.run(batch.map((e) => e.item));
     } catch (error) {
-      for (const entry of batch) this.fail(entry.submission, error);
+      if (batch.length > 1 && this.options.isolateFailures?.(error)) {
+        const half = Math.ceil(batch.length / 2);
+        for (const part of [batch.slice(0, half), batch.slice(half)]) {
+          // Items of submissions that failed meanwhile need no answer any more.
+          const open = part.filter((e) => !e.submission.settled);
+          if (open.length > 0) await this.run(open);
+        }
+      } else {
+        for (const entry of batch) this.fail(entry.submission, error);
+      }
       return;
     }
     this.options.onBatch?.(batch.length, (performance.now() - started) / 1000);

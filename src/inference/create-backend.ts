@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { readCorpus, type CorpusFormat } from '../corpora/index.js';
-import type { PromptTemplate } from '../stages/build-prompt.js';
+import type { PromptTemplate } from '../domain/prompt-template.js';
 import type { EntityTypes } from '../stages/entity-types.js';
 import type { ModelBackend } from './model-backend.js';
 import { DEFAULT_ENGINE_OPTIONS, OnnxBackend, type OnnxEngineOptions } from './onnx/onnx-backend.js';

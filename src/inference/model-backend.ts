@@ -1,6 +1,7 @@
 // What the pipeline asks of a model: answers to batches of queries. Backends differ in how they
 // get them (an ONNX model in worker threads, gold annotations, later a remote server).
 import type { Answer, Query } from '../domain/types.js';
+import type { InferenceStats } from '../observability/inference-stats.js';
 
 export interface ModelBackend {
   /** Recorded in each entity's provenance. */
@@ -8,26 +9,8 @@ export interface ModelBackend {
   /** One Answer per type of each query, in the query's type order. */
   answer(queries: Query[]): Promise<Answer[][]>;
   /** Totals since the backend started, for metrics; absent where there is no model to count. */
-  counters?(): InferenceCounters;
+  stats?(): InferenceStats;
   close(): Promise<void>;
-}
-
-/** Monotonic totals of a backend's work: each maps onto a Prometheus counter. */
-export interface InferenceCounters {
-  /** answer() calls completed. */
-  batches: number;
-  /** (sentence, type) answers returned. */
-  answers: number;
-  /** Prompt tokens fed to the model. */
-  promptTokens: number;
-  /** Prompt tokens served from the KV cache instead of being fed. */
-  cachedPromptTokens: number;
-  /** Tokens generated (end-of-turn tokens excluded). */
-  generatedTokens: number;
-  /** Generated tokens where constrained decoding replaced the model's first choice. */
-  constraintOverrides: number;
-  /** Time the model spent in forward passes. */
-  forwardSeconds: number;
 }
 
 /**

@@ -1,12 +1,6 @@
-// The worker's topics, and creating them with their partitions and retention.
+// The worker's default topic names, and creating the topics with their partitions and retention.
 import type { Kafka } from 'kafkajs';
-
-export interface Topics {
-  documents: string;
-  entities: string;
-  annotated: string;
-  deadLetters: string;
-}
+import type { Topics } from '../domain/records.js';
 
 export const DEFAULT_TOPICS: Topics = {
   documents: 'bioner.documents.v1',

@@ -10,7 +10,7 @@ import { linkConcepts } from '../stages/link-concepts.js';
 import { toEntityRecords, type TypedMention } from '../stages/normalise-entities.js';
 import { resolveAbbreviations, type AbbreviationOptions } from '../stages/resolve-abbreviations.js';
 import { splitSentences, type SplitOptions } from '../stages/split-sentences.js';
-import type { QueryBatcher } from './query-batcher.js';
+import type { QueryBatcher } from '../inference/query-batcher.js';
 
 export interface AnnotatorOptions {
   batcher: QueryBatcher;

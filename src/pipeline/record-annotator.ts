@@ -1,21 +1,19 @@
 // One input record to its output records: decode and check the Document, annotate it (with
 // retries), encode the entities and the AnnotatedDocument. Bad input becomes a dead letter.
-import { setTimeout as sleep } from 'node:timers/promises';
+import { backOff, type Backoff } from '../backoff.js';
 import { annotatedDocumentType, entityRecordType, toAvroAnnotated } from '../domain/avro.js';
+import { deadLetter, type DeadLetterReason } from '../domain/dead-letter.js';
+import type { OutputMessage, SourceRecord, Topics } from '../domain/records.js';
 import { UnknownSchemaError, type SchemaRegistry } from '../domain/schema-registry.js';
 import type { AnnotatedDocument, Document } from '../domain/types.js';
 import { decodeDocumentBytes, encodeFramed } from '../domain/wire-format.js';
 import { InferenceUnavailableError } from '../inference/model-backend.js';
-import type { Topics } from '../kafka/topics.js';
 import type { WorkerMetrics } from '../observability/metrics.js';
-import { deadLetter, type DeadLetterReason } from '../producers/dead-letter.js';
-import type { OutputMessage, SourceRecord } from '../producers/output-message.js';
 import type { EntityTypes } from '../stages/entity-types.js';
 import type { Annotator } from './annotator.js';
 
 /** While no inference server answers, a document waits 1 s, doubling up to 30 s: gentle on servers that restart. */
-const UNAVAILABLE_BACKOFF_BASE_MS = 1000;
-const UNAVAILABLE_BACKOFF_CAP_MS = 30_000;
+const UNAVAILABLE_BACKOFF: Backoff = { baseMs: 1000, capMs: 30_000 };
 
 export interface RecordAnnotatorOptions {
   annotator: Annotator;
@@ -104,11 +102,11 @@ export class RecordAnnotator {
       } catch (error) {
         if (error instanceof InferenceUnavailableError) {
           metrics.inferenceUnavailable.inc();
-          await sleep(Math.min(UNAVAILABLE_BACKOFF_CAP_MS, UNAVAILABLE_BACKOFF_BASE_MS * 2 ** waits++));
+          await backOff(waits++, UNAVAILABLE_BACKOFF);
           continue;
         }
         lastError = error;
-        if (++failures < attempts) await sleep(retryBackoffMs * 2 ** (failures - 1));
+        if (++failures < attempts) await backOff(failures - 1, { baseMs: retryBackoffMs, capMs: UNAVAILABLE_BACKOFF.capMs });
       }
     }
     if (this.options.stopping()) throw new AbandonedError(`shutting down: ${document.id} not finished`);

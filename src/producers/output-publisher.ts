@@ -2,7 +2,7 @@
 // at-least-once (send, await the acks, then commit) or exactly-once (one transaction carrying
 // both the records and the offsets; downstream reads with isolation.level=read_committed).
 import { KafkaJSError, type Consumer, type Kafka, type Producer, type TopicPartitionOffsetAndMetadata } from 'kafkajs';
-import type { OutputMessage } from './output-message.js';
+import type { OutputMessage } from '../domain/records.js';
 
 export type DeliveryMode = 'at-least-once' | 'exactly-once';
 

@@ -12,6 +12,7 @@ import type { ExecutionProvider, ModelDtype } from '../inference/onnx/decoder-se
 import { InferencePool } from '../inference/onnx/inference-pool.js';
 import { ANSWERS_PATH, CLIENT_HEADER } from '../inference/remote/answer-protocol.js';
 import { createLog } from '../observability/log.js';
+import { answerProbe, type HealthSource } from '../observability/probes.js';
 import { loadPromptTemplate } from '../stages/build-prompt.js';
 import { answerJobs, answerResponse } from './answers-endpoint.js';
 import { chatCall, chatCompletionResponse } from './chat-completions-endpoint.js';
@@ -64,6 +65,11 @@ export class InferenceServer {
   private scheduler: JobScheduler | undefined;
   /** Recent seconds per batch, for Retry-After. */
   private batchSeconds = 1;
+  private readonly health: HealthSource = {
+    // Alive while loading or draining; dead only if no inference worker is left to serve.
+    healthy: () => !this.pool || this.pool.size > 0,
+    ready: () => this.ready,
+  };
 
   private constructor(
     private readonly config: ServeConfig,
@@ -154,7 +160,7 @@ export class InferenceServer {
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const path = (request.url ?? '/').split('?')[0]!;
     try {
-      if (path === '/healthz' || path === '/readyz' || path === '/metrics') return await this.probe(path, response);
+      if (await answerProbe(path, response, this.metrics.registry, this.health)) return;
       this.count(ENDPOINTS[path] ?? 'unknown', response);
       this.authorise(request);
       if (path === '/v1/models') return this.models(request, response);
@@ -163,18 +169,6 @@ export class InferenceServer {
     } catch (error) {
       sendError(response, this.httpError(error));
     }
-  }
-
-  private async probe(path: string, response: ServerResponse): Promise<void> {
-    if (path === '/metrics') {
-      response.writeHead(200, { 'content-type': this.metrics.registry.contentType });
-      response.end(await this.metrics.registry.metrics());
-      return;
-    }
-    // Alive while loading or draining; dead only if no inference worker is left to serve.
-    const ok = path === '/healthz' ? !this.pool || this.pool.size > 0 : this.ready;
-    response.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' });
-    response.end(ok ? 'ok\n' : 'not ok\n');
   }
 
   private authorise(request: IncomingMessage): void {

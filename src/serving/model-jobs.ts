@@ -3,13 +3,14 @@
 // batch holds jobs of one key only: native queries with the same template and types, or chats
 // with the same token bound.
 import { createHash } from 'node:crypto';
+import type { PromptTemplate } from '../domain/prompt-template.js';
 import type { Answer, ChatMessage, Query } from '../domain/types.js';
 import { BatchScheduler, type SchedulerOptions } from '../inference/batch-scheduler.js';
 import type { Completion } from '../inference/onnx/chat-completion.js';
 import type { AnswerSettings } from '../inference/onnx/conversation-engine.js';
 import type { InferencePool } from '../inference/onnx/inference-pool.js';
-import { typesKey } from '../pipeline/query-batcher.js';
-import type { PromptTemplate } from '../stages/build-prompt.js';
+import { addInference } from '../observability/inference-stats.js';
+import { typesKey } from '../inference/query-batcher.js';
 import type { Endpoint, ServerMetrics } from './server-metrics.js';
 
 export type Job =
@@ -49,6 +50,8 @@ export function jobScheduler(pool: InferencePool, metrics: ServerMetrics, option
     run,
     keyOf: (job) => (job.kind === 'answer' ? `answer\0${job.templateKey}\0${typesKey(job.query.types)}` : `chat\0${job.maxTokens}`),
     concurrency: pool.size,
+    // One client's bad chat or query must not fail the other clients' requests in its batch.
+    isolateFailures: () => true,
     ...batching,
   });
   metrics.watchQueue(() => scheduler.queued, () => scheduler.running);
@@ -57,17 +60,12 @@ export function jobScheduler(pool: InferencePool, metrics: ServerMetrics, option
 
 async function answer(pool: InferencePool, metrics: ServerMetrics, settings: AnswerSettings, jobs: Extract<Job, { kind: 'answer' }>[]) {
   const { answers, stats } = await pool.answer(jobs.map((j) => j.query), settings);
-  metrics.promptTokens.inc(stats.promptTokens);
-  metrics.cachedPromptTokens.inc(stats.cachedPromptTokens);
-  metrics.generatedTokens.inc(stats.generatedTokens);
-  metrics.forwardSeconds.inc(stats.forwardMs / 1000);
+  addInference(metrics.inference, stats);
   return answers;
 }
 
 async function complete(pool: InferencePool, metrics: ServerMetrics, maxTokens: number, jobs: Extract<Job, { kind: 'chat' }>[]) {
-  const { completions, forwardMs } = await pool.complete(jobs.map((j) => j.conversation), maxTokens);
-  metrics.promptTokens.inc(completions.reduce((n, c) => n + c.promptTokens, 0));
-  metrics.generatedTokens.inc(completions.reduce((n, c) => n + c.generatedTokens, 0));
-  metrics.forwardSeconds.inc(forwardMs / 1000);
+  const { completions, stats } = await pool.complete(jobs.map((j) => j.conversation), maxTokens);
+  addInference(metrics.inference, stats);
   return completions;
 }

@@ -4,10 +4,11 @@ import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel, type IHeaders, type KafkaMessage } from 'kafkajs';
 import { documentType, toAvroDocument } from '../../src/domain/avro.js';
 import type { Document } from '../../src/domain/types.js';
-import { ensureTopics, type Topics } from '../../src/kafka/topics.js';
-import { parsePrometheusText, sampleValue } from '../../src/observability/prometheus-text.js';
+import type { Topics } from '../../src/domain/records.js';
+import { ensureTopics } from '../../src/kafka/topics.js';
+import { parsePrometheusText, sampleValue } from '../../tools/bench/prometheus-text.js';
 import { projectPath } from '../../src/project.js';
-import { freePort, startCliProcess, stopCliProcess, type CliProcess } from '../../src/bench/cli-process.js';
+import { freePort, startCliProcess, stopCliProcess, type CliProcess } from '../../tools/bench/cli-process.js';
 
 export interface Broker {
   bootstrap: string;

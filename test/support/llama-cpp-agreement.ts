@@ -1,14 +1,14 @@
 // Runs the same token sequences through the ONNX engine (an imported model directory) and
 // through llama.cpp (node-llama-cpp, the GGUF file itself): next-token argmax at every
 // prompt position, greedy continuations, and timings for a throughput ratio.
+import { join } from 'node:path';
 import { getLlama, LlamaLogLevel, type ControlledEvaluateIndexOutput, type LlamaContextSequence, type Token } from 'node-llama-cpp';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
-import { join } from 'node:path';
-import { createSession, decoderLayout } from '../../src/inference/onnx/decoder-session.js';
-import { generate } from '../../src/inference/onnx/generate.js';
 import { loadTokenizer, renderChat } from '../../src/inference/onnx/chat-model.js';
+import { createSession, decoderLayout } from '../../src/inference/onnx/decoder-session.js';
 import { readJson } from '../../src/project.js';
 import { conversationFor, loadPromptTemplate } from '../../src/stages/build-prompt.js';
+import { generate } from './generation.js';
 import { FIXTURES } from './paths.js';
 
 /**

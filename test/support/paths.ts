@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { projectPath } from '../../src/project.js';
 
-export { CLI } from '../../src/bench/cli-process.js';
+export { CLI } from '../../tools/bench/cli-process.js';
 export const FIXTURES = projectPath('test', 'fixtures');
 export const SHARED_DATA = projectPath('..', 'shared', 'data');
 export const NCBI_TEST = projectPath('..', 'shared', 'data', 'ncbi-disease', 'test.pubtator');

@@ -9,7 +9,7 @@ import {
   TINY_QWEN2_CONFIG,
   type DecoderConfig,
   type WeightSource,
-} from '../../src/inference/model-builder/index.js';
+} from '../../tools/model-builder/index.js';
 
 const CONFIG: DecoderConfig = { ...TINY_QWEN2_CONFIG, num_hidden_layers: 1, tie_word_embeddings: false };
 

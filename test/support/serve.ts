@@ -1,5 +1,5 @@
 // A real `bioner-stream serve` process for the tests, on a loopback port.
-import { freePort, startCliProcess, type CliProcess } from '../../src/bench/cli-process.js';
+import { freePort, startCliProcess, type CliProcess } from '../../tools/bench/cli-process.js';
 
 export type ServerProcess = CliProcess;
 

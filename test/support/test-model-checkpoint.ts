@@ -2,7 +2,7 @@
 // model.safetensors), so PyTorch can load the very weights the ONNX test model is built from.
 import { copyFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { decoderParameters, randomWeightSource, TINY_QWEN2_CONFIG } from '../../src/inference/model-builder/index.js';
+import { decoderParameters, randomWeightSource, TINY_QWEN2_CONFIG } from '../../tools/model-builder/index.js';
 import { testModelDir } from './paths.js';
 import { writeSafetensors } from './tiny-checkpoints.js';
 

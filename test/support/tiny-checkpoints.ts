@@ -3,8 +3,8 @@
 // quantisers) and a safetensors checkpoint, each with the float weights the importer
 // should recover, so a test can compare an import against a direct build.
 import { writeFile } from 'node:fs/promises';
-import type { DecoderConfig, WeightSource, WeightTensor } from '../../src/inference/model-builder/index.js';
-import { decoderParameters } from '../../src/inference/model-builder/index.js';
+import type { DecoderConfig, WeightSource, WeightTensor } from '../../tools/model-builder/index.js';
+import { decoderParameters } from '../../tools/model-builder/index.js';
 
 /** Round-to-nearest-even float32 → IEEE half bits (normal and subnormal range; no overflow in tests). */
 export function f32ToF16(value: number): number {

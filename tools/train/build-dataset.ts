@@ -27,6 +27,8 @@ export interface DatasetFiles {
   train: string;
   devel: string;
   stats: SplitStats[];
+  /** Each corpus's guideline name → the canonical types it annotates (the model's guidelines.json). */
+  guidelines: Record<string, string[]>;
 }
 
 /** Writes the dataset into `outDir`, tokenised by the model directory's own tokenizer and chat template. */
@@ -38,11 +40,13 @@ export async function buildDataset(recipe: Recipe, modelDir: string, outDir: str
   const random = mulberry32(recipe.seed);
   const stats: SplitStats[] = [];
   const lines = { train: [] as string[], devel: [] as string[] };
+  const guidelines: Record<string, string[]> = {};
 
   for (const spec of recipe.corpora) {
     const labels = labelMaps[spec.labels];
     if (!labels) throw new Error(`recipe ${recipe.name}: config/entity-types.json has no corpus "${spec.labels}"`);
     const types = [...new Set(Object.values(labels))];
+    guidelines[spec.name] = types;
     const typeOf = (label: string) => {
       const type = labels[label];
       if (type === undefined) throw new Error(`${spec.name}: label "${label}" is not in entity-types.json corpora.${spec.labels}`);
@@ -58,7 +62,7 @@ export async function buildDataset(recipe: Recipe, modelDir: string, outDir: str
     }
   }
   await mkdir(outDir, { recursive: true });
-  const files = { train: join(outDir, 'train.jsonl'), devel: join(outDir, 'devel.jsonl'), stats };
+  const files = { train: join(outDir, 'train.jsonl'), devel: join(outDir, 'devel.jsonl'), stats, guidelines };
   // The trainer shuffles; the file keeps corpora apart so it can be read by eye.
   await writeFile(files.train, `${lines.train.join('\n')}\n`);
   await writeFile(files.devel, `${lines.devel.join('\n')}\n`);

@@ -1,13 +1,14 @@
 // `bioner-stream train`: a recipe's corpora → conv_term conversations tokenised by the project's
 // own prompt code → the Python trainer (PyTorch, transformers, peft) → a PEFT adapter.
-import { copyFile } from 'node:fs/promises';
+import { copyFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseOptions, positiveInt, UsageError } from '../../src/cli/args.js';
-import { DEFAULT_MODEL_GGUF, ensureDefaultModel } from '../../src/inference/default-model.js';
+import { choice, integer, parseCommandLine, text, UsageError } from '../../src/cli/options.js';
+import { BASE_MODEL_GGUF, ensureBaseModel } from '../default-model/default-model.js';
 import { stopTokenIds } from '../../src/inference/onnx/chat-model.js';
-import { baseFingerprint } from '../../src/inference/model-import/base-fingerprint.js';
-import { importModel, isImported } from '../../src/inference/model-import/import-model.js';
+import { baseFingerprint } from '../model-import/base-fingerprint.js';
+import { importModel, isImported } from '../model-import/import-model.js';
+import { GUIDELINES_FILE } from '../../src/inference/model-guidelines.js';
 import { projectPath } from '../../src/project.js';
 import { buildDataset } from './build-dataset.js';
 import { loadRecipe } from './recipe.js';
@@ -15,37 +16,28 @@ import { runPython, TRAINER_DIR, trainerPython } from './trainer-environment.js'
 
 export const DEFAULT_RECIPE = projectPath('models', 'smollm2-135m-bioner', 'recipe.json');
 
-const USAGE = `usage: bioner-stream train [--recipe FILE] [--out DIR] [options]
+const COMMAND_LINE = {
+  synopsis: `usage: bioner-stream train [--recipe FILE] [--out DIR] [options]
 
 Builds conv_term training conversations from the recipe's corpora (train splits train, devel
 splits pick the best checkpoint) and fine-tunes the base model. Rerun the same command after
-a kill: it resumes from DIR/checkpoint.
-
-  --recipe FILE        corpora, caps and hyper-parameters (default models/smollm2-135m-bioner/recipe.json)
-  --out DIR            where data/, checkpoint/, best/ and curve.jsonl go (default .cache/train/<recipe name>)
-  --base SOURCE        override the recipe's base: default, a GGUF file or a Hugging Face checkpoint directory
-  --method lora|full   LoRA adapter (default) or full fine-tuning
-  --epochs N           passes over the training conversations (default: the recipe's)
-  --max-steps N        stop after N optimiser steps
-  --precision auto|fp32|bf16   bf16 autocast where the CPU has AMX or on CUDA (default auto)
-  --threads N          CPU threads for PyTorch (default: all cores)
-
-Then merge the adapter: bioner-stream import BASE --adapter DIR/best --out MODEL`;
-
-const OPTIONS = {
-  recipe: { type: 'string' },
-  out: { type: 'string' },
-  base: { type: 'string' },
-  method: { type: 'string' },
-  epochs: { type: 'string' },
-  'max-steps': { type: 'string' },
-  precision: { type: 'string' },
-  threads: { type: 'string' },
-} as const;
+a kill: it resumes from DIR/checkpoint.`,
+  options: {
+    recipe: text('FILE', 'corpora, caps and hyper-parameters', DEFAULT_RECIPE, 'models/smollm2-135m-bioner/recipe.json'),
+    out: text('DIR', 'where data/, checkpoint/, best/ and curve.jsonl go (default .cache/train/<recipe name>)'),
+    base: text('SOURCE', "override the recipe's base: default, a GGUF file or a Hugging Face checkpoint directory"),
+    method: choice(['lora', 'full'] as const, "a LoRA adapter or full fine-tuning (default: the recipe's)"),
+    epochs: text('N', "passes over the training conversations (default: the recipe's)"),
+    'max-steps': integer('stop after N optimiser steps'),
+    precision: choice(['auto', 'fp32', 'bf16'] as const, 'bf16 autocast where the CPU has AMX or on CUDA', 'auto'),
+    threads: integer('CPU threads for PyTorch (default: all cores)'),
+  },
+  notes: 'Then merge the adapter: bioner-stream import BASE --adapter DIR/best --out MODEL',
+};
 
 export async function trainCommand(argv: string[]): Promise<void> {
-  const args = parseOptions(argv, OPTIONS, USAGE);
-  const recipeFile = resolve(args.recipe ?? DEFAULT_RECIPE);
+  const { values: args } = parseCommandLine(argv, COMMAND_LINE);
+  const recipeFile = resolve(args.recipe);
   if (!existsSync(recipeFile)) throw new UsageError(`no such recipe: ${recipeFile}`);
   const recipe = loadRecipe(recipeFile);
   const out = resolve(args.out ?? projectPath('.cache', 'train', recipe.name));
@@ -59,7 +51,9 @@ export async function trainCommand(argv: string[]): Promise<void> {
       `${s.empty_answers}/${s.answers} answers empty${s.crossing_mentions ? `, ${s.crossing_mentions} mentions across sentences left out` : ''}`);
   }
 
-  const training = { ...recipe.training, ...definedFlags(args) };
+  // Flags given on the command line override the recipe's training settings.
+  const flags = { method: args.method, epochs: args.epochs, max_steps: args['max-steps'], precision: args.precision, threads: args.threads };
+  const training = { ...recipe.training, ...Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined)) };
   const python = await trainerPython(log);
   const fingerprint = await baseFingerprint(base.source);
   await runPython(python, [
@@ -74,23 +68,16 @@ export async function trainCommand(argv: string[]): Promise<void> {
     ...Object.entries(training).flatMap(([key, value]) => [`--${key.replace(/_/g, '-')}`, String(value)]),
   ]);
   await copyFile(recipeFile, join(out, 'best', 'recipe.json'));
+  await writeFile(join(out, 'best', GUIDELINES_FILE), `${JSON.stringify(data.guidelines, null, 2)}\n`);
   log(`adapter: ${join(out, 'best')}; merge it with: bioner-stream import ${base.source} --adapter ${join(out, 'best')} --out MODEL`);
 }
 
 /** The base's source (what PyTorch loads) and its imported model directory (whose tokenizer the engine uses). */
 async function resolveBase(spec: string, log: (line: string) => void): Promise<{ source: string; modelDir: string }> {
-  if (spec === 'default') return { source: DEFAULT_MODEL_GGUF, modelDir: await ensureDefaultModel({ log }) };
+  if (spec === 'default') return { source: BASE_MODEL_GGUF, modelDir: await ensureBaseModel({ log }) };
   const source = resolve(spec);
   if (!existsSync(source)) throw new UsageError(`no such base model: ${spec}`);
   const modelDir = projectPath('.cache', 'models', `base-${source.split('/').pop()!.replace(/\.gguf$/, '')}`);
   if (!(await isImported(source, modelDir))) await importModel(source, modelDir);
   return { source, modelDir };
-}
-
-function definedFlags(args: Record<string, string | boolean | undefined>): Record<string, string> {
-  const flags: Record<string, string> = {};
-  for (const key of ['method', 'epochs', 'precision'] as const) if (args[key] !== undefined) flags[key] = String(args[key]);
-  if (args['max-steps'] !== undefined) flags.max_steps = String(positiveInt(String(args['max-steps']), 0, '--max-steps'));
-  if (args.threads !== undefined) flags.threads = String(positiveInt(String(args.threads), 0, '--threads'));
-  return flags;
 }

@@ -4,7 +4,8 @@
 import type { PreTrainedTokenizer } from '@huggingface/transformers';
 import type { ChatMessage, Corpus, Sentence } from '../../src/domain/types.js';
 import { encodeChat } from '../../src/inference/onnx/chat-model.js';
-import { answerTurn, conversationFor, type PromptTemplate } from '../../src/stages/build-prompt.js';
+import type { PromptTemplate } from '../../src/domain/prompt-template.js';
+import { answerTurn, conversationFor } from '../../src/stages/build-prompt.js';
 import { splitSentences } from '../../src/stages/split-sentences.js';
 
 /** One sentence asked about every type of its corpus; `answers[i]` are the gold strings of `types[i]`. */

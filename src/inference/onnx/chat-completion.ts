@@ -1,6 +1,7 @@
 // Greedy completion of whole chats, for the server's OpenAI-compatible endpoint: each
 // conversation is rendered with the model's chat template and generated as one batch.
 import type { ChatMessage } from '../../domain/types.js';
+import { noInference, type InferenceStats } from '../../observability/inference-stats.js';
 import type { ChatModel } from './chat-model.js';
 import type { FinishReason } from './generate.js';
 import { Forward, generateFrom } from './generate.js';
@@ -15,8 +16,7 @@ export interface Completion {
 
 export interface CompletedBatch {
   completions: Completion[];
-  /** Time inside session.run. */
-  forwardMs: number;
+  stats: InferenceStats;
 }
 
 export async function completeChats(
@@ -38,5 +38,13 @@ export async function completeChats(
     generatedTokens: row.tokens.length,
     finishReason: row.finishReason,
   }));
-  return { completions, forwardMs: forward.forwardMs };
+  const stats: InferenceStats = {
+    ...noInference(),
+    batches: 1,
+    answers: completions.length,
+    promptTokens: completions.reduce((n, c) => n + c.promptTokens, 0),
+    generatedTokens: completions.reduce((n, c) => n + c.generatedTokens, 0),
+    forwardSeconds: forward.forwardMs / 1000,
+  };
+  return { completions, stats };
 }

@@ -9,8 +9,10 @@
 // those of the full prompt, whatever the chat template or tokenizer does at turn boundaries,
 // and anything the prompt does not contain (an end-of-turn token, a repaired answer's tail)
 // never stays in a cache that is reused. `naive` mode keeps nothing between turns.
+import type { PromptTemplate } from '../../domain/prompt-template.js';
 import type { Answer, Query } from '../../domain/types.js';
-import { conversationFor, type PromptTemplate } from '../../stages/build-prompt.js';
+import { noInference, type InferenceStats } from '../../observability/inference-stats.js';
+import { conversationFor } from '../../stages/build-prompt.js';
 import { mentionConfidences, type TokenSpan } from '../mention-confidence.js';
 import { AnswerGrammar } from './answer-grammar.js';
 import type { ChatModel } from './chat-model.js';
@@ -32,22 +34,11 @@ export interface AnswerSettings {
   maxNewTokens: number;
 }
 
-export interface BatchStats {
-  /** Prompt tokens fed to the model. */
-  promptTokens: number;
-  /** Prompt tokens served from the KV cache instead. */
-  cachedPromptTokens: number;
-  generatedTokens: number;
-  /** Generated tokens where the constraint replaced the model's argmax. */
-  constraintOverrides: number;
-  /** Time inside session.run. */
-  forwardMs: number;
-  forwards: ForwardShape[];
-}
-
 export interface AnsweredBatch {
   answers: Answer[][];
-  stats: BatchStats;
+  stats: InferenceStats;
+  /** The forward passes it took, in order (the benchmark's roofline replays them). */
+  forwards: ForwardShape[];
 }
 
 export class ConversationEngine {
@@ -64,7 +55,7 @@ export class ConversationEngine {
     // A Forward per call: its input buffers are reused across the call's steps, never shared between calls.
     const batch = new Batch(this.model, settings, new Forward(this.model.session, this.model.padTokenId, this.prefillChunkTokens));
     const answers = settings.template.multi_turn ? await multiTurn(batch, queries) : await independent(batch, queries);
-    return { answers, stats: batch.stats() };
+    return { answers, stats: batch.stats(answers.reduce((n, a) => n + a.length, 0)), forwards: batch.forwards };
   }
 }
 
@@ -112,7 +103,7 @@ async function independent(batch: Batch, queries: readonly Query[]): Promise<Ans
 
 /** The turns of one engine call: prompts, generation and what they cost. */
 class Batch {
-  private readonly counts = { promptTokens: 0, cachedPromptTokens: 0, generatedTokens: 0, constraintOverrides: 0 };
+  private readonly counts = noInference();
 
   constructor(
     readonly model: ChatModel,
@@ -162,8 +153,13 @@ class Batch {
     return rows.map((row, k) => ({ answer: this.answerOf(row, grammars[k]!), cache: row.cache }));
   }
 
-  stats(): BatchStats {
-    return { ...this.counts, forwardMs: this.forward.forwardMs, forwards: this.forward.trace };
+  /** What the batch cost, once its `answers` are in. */
+  stats(answers: number): InferenceStats {
+    return { ...this.counts, batches: 1, answers, forwardSeconds: this.forward.forwardMs / 1000 };
+  }
+
+  get forwards(): ForwardShape[] {
+    return this.forward.trace;
   }
 
   private answerOf(row: ContinuedRow, grammar: AnswerGrammar): Omit<Answer, 'type'> {

@@ -1,9 +1,8 @@
 // Greedy KV-cached generation over an ONNX decoder. `generateFrom` is the one generation loop:
 // it feeds each row's pending tokens on top of what the row's cache already holds (a batched,
 // chunked prefill), then one token per row per step until every row has emitted a stop token
-// or reached the length bound. Plain prompts, conversation turns and forks all go through it.
+// or reached the length bound. Conversation turns, forks and whole chats all go through it.
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
-import { decoderLayout } from './decoder-session.js';
 import { InputBuffers, KvCache, type CachedRow, type FeedBlock } from './kv-cache.js';
 import { greedyPicker, type TokenPicker } from './token-picker.js';
 
@@ -23,14 +22,6 @@ export interface GeneratedRow {
   finishReason: FinishReason;
 }
 
-export interface GenerationResult {
-  rows: GeneratedRow[];
-  /** Real (non-padding) prompt tokens fed to the model. */
-  promptTokens: number;
-  /** Tokens returned across all rows (stop tokens excluded). */
-  generatedTokens: number;
-}
-
 /** One forward pass: batch rows, token columns fed, cached columns attended to. */
 export interface ForwardShape {
   rows: number;
@@ -40,8 +31,6 @@ export interface ForwardShape {
 
 export interface LoopOptions extends GenerateOptions {
   picker?: TokenPicker;
-  /** Reference path for tests: every step recomputes the whole sequence from an empty cache. */
-  recompute?: boolean;
 }
 
 /** A generated row and where its conversation's keys/values now live (without a last token cut off by the length bound). */
@@ -143,12 +132,6 @@ export async function generateFrom(
     const generating = members.filter((_, b) => next[b]! >= 0);
     if (generating.length === 0 || step >= options.maxNewTokens) break;
 
-    if (options.recompute) {
-      batch = KvCache.empty(cache.layout, rows.length);
-      logits = await forward.prefill(batch, rows.map((row, i) => [...pending[i]!, ...row.tokens]));
-      rows.forEach((row, i) => (row.cache = { cache: batch, row: i }));
-      continue;
-    }
     if (members.length >= MIN_ROWS_TO_COMPACT && generating.length <= members.length / 2) {
       // The finished rows keep pointing at the old batch, which is never fed again.
       const kept = members.flatMap((_, b) => (next[b]! >= 0 ? [b] : []));
@@ -161,40 +144,6 @@ export async function generateFrom(
     }
   }
   return rows;
-}
-
-/** Greedy generation from scratch: a batched prefill of the prompts, then one token per row per step. */
-export async function generate(
-  session: InferenceSession,
-  prompts: readonly (readonly number[])[],
-  options: GenerateOptions,
-): Promise<GenerationResult> {
-  return summarise(prompts, await generateFrom(freshForward(session, options), emptyCache(session, prompts), prompts, options));
-}
-
-/** Reference path for tests: every step recomputes the whole sequence with an empty past. */
-export async function generateWithoutCache(
-  session: InferenceSession,
-  prompts: readonly (readonly number[])[],
-  options: GenerateOptions,
-): Promise<GenerationResult> {
-  const rows = await generateFrom(freshForward(session, options), emptyCache(session, prompts), prompts, {
-    ...options,
-    recompute: true,
-  });
-  return summarise(prompts, rows);
-}
-
-const freshForward = (session: InferenceSession, options: GenerateOptions) => new Forward(session, options.padTokenId);
-const emptyCache = (session: InferenceSession, prompts: readonly unknown[]) =>
-  KvCache.empty(decoderLayout(session), prompts.length);
-
-function summarise(prompts: readonly (readonly number[])[], rows: ContinuedRow[]): GenerationResult {
-  return {
-    rows: rows.map(({ tokens, probabilities, finishReason }) => ({ tokens, probabilities, finishReason })),
-    promptTokens: prompts.reduce((n, p) => n + p.length, 0),
-    generatedTokens: rows.reduce((n, r) => n + r.tokens.length, 0),
-  };
 }
 
 /** Columns [from, to) of the rows right-aligned to `width`; -1 left of a shorter row. */

@@ -5,10 +5,10 @@ import { Worker } from 'node:worker_threads';
 import type { ChatMessage, Query } from '../../domain/types.js';
 import type { CompletedBatch } from './chat-completion.js';
 import type { AnsweredBatch, AnswerSettings } from './conversation-engine.js';
-import { DEFAULT_PREFILL_CHUNK_TOKENS, type ForwardShape } from './generate.js';
-import type { WorkerCall, WorkerConfig, WorkerReply, WorkerRequest, WorkerResult } from './worker-protocol.js';
+import { DEFAULT_PREFILL_CHUNK_TOKENS } from './generate.js';
+import type { WorkerCall, WorkerThreadConfig, WorkerReply, WorkerRequest, WorkerResult } from './worker-protocol.js';
 
-export interface PoolOptions extends Omit<WorkerConfig, 'intraOpNumThreads' | 'prefillChunkTokens'> {
+export interface PoolOptions extends Omit<WorkerThreadConfig, 'intraOpNumThreads' | 'prefillChunkTokens'> {
   /** Worker threads (default: one per core, up to 4). Each holds its own copy of the weights. */
   workers?: number;
   /** Intra-op threads per worker (default: the cores shared out among the workers). */
@@ -33,15 +33,16 @@ interface Call {
   reject: (error: Error) => void;
 }
 
-class InferenceWorker {
+/** The pool's handle on one worker thread (worker-thread.ts) and its calls in flight. */
+class PooledWorker {
   readonly calls = new Map<number, Call>();
   constrainable = false;
 
   private constructor(readonly thread: Worker) {}
 
-  static spawn(config: WorkerConfig, onExit: (worker: InferenceWorker, error: Error) => void): Promise<InferenceWorker> {
-    const thread = new Worker(new URL('./inference-worker.js', import.meta.url), { workerData: config });
-    const worker = new InferenceWorker(thread);
+  static spawn(config: WorkerThreadConfig, onExit: (worker: PooledWorker, error: Error) => void): Promise<PooledWorker> {
+    const thread = new Worker(new URL('./worker-thread.js', import.meta.url), { workerData: config });
+    const worker = new PooledWorker(thread);
     return new Promise((resolve, reject) => {
       thread.on('message', (reply: WorkerReply) => {
         if (reply.kind === 'ready') {
@@ -68,13 +69,13 @@ export class InferencePool {
 
   private constructor(
     readonly modelDir: string,
-    private readonly config: WorkerConfig,
-    private readonly workers: InferenceWorker[],
+    private readonly config: WorkerThreadConfig,
+    private readonly workers: PooledWorker[],
   ) {}
 
   static async start(options: PoolOptions): Promise<InferencePool> {
     const { workers: count = defaultWorkerCount(), ...rest } = options;
-    const config: WorkerConfig = {
+    const config: WorkerThreadConfig = {
       intraOpNumThreads: Math.max(1, Math.floor(availableParallelism() / count)),
       prefillChunkTokens: DEFAULT_PREFILL_CHUNK_TOKENS,
       ...rest,
@@ -111,13 +112,6 @@ export class InferencePool {
     return result.batch;
   }
 
-  /** Milliseconds a worker's session spends on bare forward passes of these shapes. */
-  async timeForwards(shapes: ForwardShape[]): Promise<number> {
-    const result = await this.call({ kind: 'forward', shapes });
-    if (result.kind !== 'forwarded') throw new Error(`unexpected reply ${result.kind}`);
-    return result.ms;
-  }
-
   async close(): Promise<void> {
     this.closing = true;
     await Promise.all(
@@ -139,12 +133,12 @@ export class InferencePool {
     });
   }
 
-  private spawn(): Promise<InferenceWorker> {
-    return InferenceWorker.spawn(this.config, (worker, error) => this.onWorkerExit(worker, error));
+  private spawn(): Promise<PooledWorker> {
+    return PooledWorker.spawn(this.config, (worker, error) => this.onWorkerExit(worker, error));
   }
 
   /** A crashed worker fails its calls (their documents are retried upstream) and is replaced. */
-  private onWorkerExit(worker: InferenceWorker, error: Error): void {
+  private onWorkerExit(worker: PooledWorker, error: Error): void {
     for (const call of worker.calls.values()) call.reject(error);
     worker.calls.clear();
     const index = this.workers.indexOf(worker);

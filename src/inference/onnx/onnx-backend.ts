@@ -1,8 +1,9 @@
 // The ONNX ModelBackend: queries go to the inference pool with the answer settings, and the
 // work done is counted for metrics.
+import type { PromptTemplate } from '../../domain/prompt-template.js';
 import type { Answer, Query } from '../../domain/types.js';
-import type { PromptTemplate } from '../../stages/build-prompt.js';
-import type { InferenceCounters, ModelBackend } from '../model-backend.js';
+import { addInference, noInference, type InferenceStats } from '../../observability/inference-stats.js';
+import type { ModelBackend } from '../model-backend.js';
 import type { AnsweredBatch, AnswerSettings } from './conversation-engine.js';
 import { InferencePool, type PoolOptions } from './inference-pool.js';
 
@@ -11,15 +12,7 @@ export interface OnnxEngineOptions extends PoolOptions, Omit<AnswerSettings, 'te
 export const DEFAULT_ENGINE_OPTIONS = { inferenceMode: 'reuse', constrained: true, maxNewTokens: 64 } as const;
 
 export class OnnxBackend implements ModelBackend {
-  private readonly totals: InferenceCounters = {
-    batches: 0,
-    answers: 0,
-    promptTokens: 0,
-    cachedPromptTokens: 0,
-    generatedTokens: 0,
-    constraintOverrides: 0,
-    forwardSeconds: 0,
-  };
+  private readonly totals = noInference();
 
   /** A backend over a running pool; several may share one (each with its own settings), the owner closes it. */
   constructor(
@@ -54,18 +47,11 @@ export class OnnxBackend implements ModelBackend {
   /** The answers with what they cost (tokens, forward passes). */
   async answerWithStats(queries: Query[]): Promise<AnsweredBatch> {
     const batch = await this.pool.answer(queries, this.settings);
-    const { stats } = batch;
-    this.totals.batches++;
-    this.totals.answers += batch.answers.reduce((n, a) => n + a.length, 0);
-    this.totals.promptTokens += stats.promptTokens;
-    this.totals.cachedPromptTokens += stats.cachedPromptTokens;
-    this.totals.generatedTokens += stats.generatedTokens;
-    this.totals.constraintOverrides += stats.constraintOverrides;
-    this.totals.forwardSeconds += stats.forwardMs / 1000;
+    addInference(this.totals, batch.stats);
     return batch;
   }
 
-  counters(): InferenceCounters {
+  stats(): InferenceStats {
     return { ...this.totals };
   }
 

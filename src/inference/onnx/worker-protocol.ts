@@ -3,27 +3,21 @@ import type { ChatMessage, Query } from '../../domain/types.js';
 import type { CompletedBatch } from './chat-completion.js';
 import type { ChatModelOptions } from './chat-model.js';
 import type { AnsweredBatch, AnswerSettings } from './conversation-engine.js';
-import type { ForwardShape } from './generate.js';
 
 /** What each worker loads, fixed for its lifetime. */
-export interface WorkerConfig extends ChatModelOptions {
+export interface WorkerThreadConfig extends ChatModelOptions {
   /** Most token positions one forward pass may feed. */
   prefillChunkTokens: number;
 }
 
-/**
- * Work a worker does: answer queries, complete whole chats (the OpenAI-compatible endpoint), or
- * time bare forward passes of given shapes (the benchmark's roofline).
- */
+/** Work a worker does: answer queries, or complete whole chats (the OpenAI-compatible endpoint). */
 export type WorkerCall =
   | { kind: 'answer'; queries: Query[]; settings: AnswerSettings }
-  | { kind: 'complete'; conversations: ChatMessage[][]; maxNewTokens: number }
-  | { kind: 'forward'; shapes: ForwardShape[] };
+  | { kind: 'complete'; conversations: ChatMessage[][]; maxNewTokens: number };
 
 export type WorkerResult =
   | { kind: 'answered'; batch: AnsweredBatch }
-  | { kind: 'completed'; batch: CompletedBatch }
-  | { kind: 'forwarded'; ms: number };
+  | { kind: 'completed'; batch: CompletedBatch };
 
 export type WorkerRequest = (WorkerCall & { id: number }) | { kind: 'close' };
 

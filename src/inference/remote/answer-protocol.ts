@@ -1,7 +1,7 @@
 // The native batch endpoint of `bioner-stream serve`, shared by the server and the `remote:`
 // backend: sentences with their types and the prompt template in, one Answer per type out.
+import type { PromptTemplate } from '../../domain/prompt-template.js';
 import type { Answer } from '../../domain/types.js';
-import type { PromptTemplate } from '../../stages/build-prompt.js';
 
 export const ANSWERS_PATH = '/v1/answers';
 

@@ -3,6 +3,7 @@
 // backoff; permanent failures reported at once, since no server would answer differently.
 import { setTimeout as sleep } from 'node:timers/promises';
 import PQueue from 'p-queue';
+import { backoffMs } from '../../backoff.js';
 import { deadline } from '../../deadline.js';
 import { InferenceUnavailableError } from '../model-backend.js';
 import type { ErrorBody } from './answer-protocol.js';
@@ -13,10 +14,7 @@ export interface EndpointPoolOptions extends CircuitBreakerOptions {
   timeoutMs: number;
   /** Attempts after the first. */
   retries: number;
-  /**
-   * Retry n waits a random time in [0, min(cap, base·2ⁿ)) ("full jitter"), so clients that
-   * failed together do not come back together. A server's Retry-After raises it, up to the cap.
-   */
+  /** Retries back off with full jitter (src/backoff.ts); a server's Retry-After raises the wait, up to the cap. */
   backoffBaseMs: number;
   backoffCapMs: number;
   /** Attempts in flight at once over all endpoints; the rest wait in order. */
@@ -44,7 +42,8 @@ const TRANSIENT_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
 const TOO_MANY_REQUESTS = 429;
 const RETRY_AFTER_STATUSES = new Set([429, 503]);
 
-interface Endpoint {
+/** One of the equivalent servers, with its circuit breaker. */
+interface Upstream {
   url: string;
   breaker: CircuitBreaker;
 }
@@ -58,12 +57,12 @@ interface HttpRequest {
 
 type Attempt =
   | { kind: 'answered'; reply: unknown }
-  | { kind: 'transient'; endpoint: Endpoint; cause: string; retryAfterMs?: number }
+  | { kind: 'transient'; endpoint: Upstream; cause: string; retryAfterMs?: number }
   | { kind: 'every-circuit-open' };
 
 export class EndpointPool {
   private readonly options: EndpointPoolOptions;
-  private readonly endpoints: Endpoint[];
+  private readonly endpoints: Upstream[];
   private readonly queue: PQueue;
   private readonly closing = new AbortController();
   /** Authorization and the configured headers, sent with every request. */
@@ -96,7 +95,7 @@ export class EndpointPool {
 
   private async request<T>(request: HttpRequest): Promise<T> {
     const { signal } = this.closing;
-    let failed: Endpoint | undefined;
+    let failed: Upstream | undefined;
     let lastCause: string | undefined;
     for (let retry = 0; ; retry++) {
       signal.throwIfAborted();
@@ -108,12 +107,12 @@ export class EndpointPool {
       lastCause = attempt.cause;
       if (retry === this.options.retries) throw this.unavailable(`${retry + 1} attempts failed; last: ${lastCause}`);
       failed = attempt.endpoint;
-      await sleep(this.backoffMs(retry, attempt.retryAfterMs), undefined, { signal });
+      await sleep(this.waitMs(retry, attempt.retryAfterMs), undefined, { signal });
     }
   }
 
   /** One try at one endpoint; throws what no retry would fix. */
-  private async attempt(request: HttpRequest, failed: Endpoint | undefined): Promise<Attempt> {
+  private async attempt(request: HttpRequest, failed: Upstream | undefined): Promise<Attempt> {
     const endpoint = this.pick(failed);
     if (!endpoint) return { kind: 'every-circuit-open' };
     const url = endpoint.url + request.path;
@@ -148,7 +147,7 @@ export class EndpointPool {
    * Round robin over the endpoints whose circuit lets a request through: a new request starts
    * after where the last one started, a retry after the endpoint that just failed it.
    */
-  private pick(failed: Endpoint | undefined): Endpoint | undefined {
+  private pick(failed: Upstream | undefined): Upstream | undefined {
     const count = this.endpoints.length;
     const start = failed ? this.endpoints.indexOf(failed) + 1 : this.nextStart++ % count;
     for (let i = 0; i < count; i++) {
@@ -158,10 +157,9 @@ export class EndpointPool {
     return undefined;
   }
 
-  private backoffMs(retry: number, retryAfterMs = 0): number {
-    const { backoffBaseMs, backoffCapMs, random } = this.options;
-    const jittered = random() * Math.min(backoffCapMs, backoffBaseMs * 2 ** retry);
-    return Math.max(jittered, Math.min(retryAfterMs, backoffCapMs));
+  private waitMs(retry: number, retryAfterMs = 0): number {
+    const { backoffBaseMs: baseMs, backoffCapMs: capMs, random } = this.options;
+    return Math.max(backoffMs(retry, { baseMs, capMs, random }), Math.min(retryAfterMs, capMs));
   }
 
   private describe(error: unknown): string {

@@ -1,8 +1,9 @@
 // The ModelBackend of `openai:URL[,URL…][?model=NAME]`: any OpenAI-compatible chat server (vLLM,
 // llama.cpp, `bioner-stream serve`). Such servers answer one turn at a time, so the multi-turn
 // conversation is kept here: each type's question carries the answers to the earlier types.
+import type { PromptTemplate } from '../../domain/prompt-template.js';
 import type { Answer, ChatMessage, Query } from '../../domain/types.js';
-import { conversationFor, type PromptTemplate } from '../../stages/build-prompt.js';
+import { conversationFor } from '../../stages/build-prompt.js';
 import type { ModelBackend } from '../model-backend.js';
 import type { EndpointPool } from './endpoint-pool.js';
 import { connectServers, malformedReply, type RemoteOptions } from './server-connection.js';

@@ -1,7 +1,9 @@
 // The ModelBackend of `remote:URL[,URL…]`: batches go whole to `bioner-stream serve`'s native
 // endpoint, which runs the multi-turn conversations next to the model, KV cache and all.
+import { z } from 'zod';
+import type { PromptTemplate } from '../../domain/prompt-template.js';
 import type { Answer, Query } from '../../domain/types.js';
-import type { PromptTemplate } from '../../stages/build-prompt.js';
+import { validate } from '../../domain/validate.js';
 import type { ModelBackend } from '../model-backend.js';
 import { ANSWERS_PATH, type AnswerRequest } from './answer-protocol.js';
 import type { EndpointPool } from './endpoint-pool.js';
@@ -33,28 +35,21 @@ export class RemoteBackend implements ModelBackend {
   }
 }
 
+const ANSWER_REPLY = z.object({
+  answers: z.array(z.array(z.object({ type: z.string(), raw: z.string(), confidences: z.record(z.string(), z.number()).optional() }))),
+});
+
 /** The reply's answers, if there is one Answer per asked type of each query, in order. */
 function answersOf(reply: unknown, queries: Query[]): Answer[][] {
-  const answers = (reply as { answers?: unknown } | null)?.answers;
   const malformed = (problem: string) => malformedReply(`POST ${ANSWERS_PATH}`, problem, reply);
-  if (!Array.isArray(answers) || answers.length !== queries.length) {
-    throw malformed(`answers should hold ${queries.length} lists, one per query`);
-  }
+  const { answers } = validate(ANSWER_REPLY, reply, 'the reply', malformed);
+  if (answers.length !== queries.length) throw malformed(`answers should hold ${queries.length} lists, one per query`);
   return queries.map(({ types }, q) => {
-    const forQuery: unknown = answers[q];
-    if (!Array.isArray(forQuery) || forQuery.length !== types.length) {
-      throw malformed(`answers[${q}] should hold ${types.length} answers, one per type`);
-    }
-    return types.map((type, t) => {
-      if (!isAnswer(forQuery[t], type)) throw malformed(`answers[${q}][${t}] is not an answer for "${type}"`);
-      return forQuery[t];
+    const forQuery = answers[q]!;
+    if (forQuery.length !== types.length) throw malformed(`answers[${q}] should hold ${types.length} answers, one per type`);
+    types.forEach((type, t) => {
+      if (forQuery[t]!.type !== type) throw malformed(`answers[${q}][${t}] is not an answer for "${type}"`);
     });
+    return forQuery;
   });
-}
-
-function isAnswer(value: unknown, type: string): value is Answer {
-  const { type: answered, raw, confidences } = (value ?? {}) as Partial<Answer>;
-  const numeric = confidences === undefined ||
-    (typeof confidences === 'object' && confidences !== null && Object.values(confidences).every((c) => typeof c === 'number'));
-  return answered === type && typeof raw === 'string' && numeric;
 }

@@ -1,7 +1,7 @@
 // What the remote backends share: a `remote:URL[,URL…]` or `openai:URL[,URL…]` spec read into
 // server URLs, a pool over them, and the model to ask for, waiting at start-up for a server.
 import { hostname } from 'node:os';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { backOff, type Backoff } from '../../backoff.js';
 import { createLog } from '../../observability/log.js';
 import { InferenceUnavailableError } from '../model-backend.js';
 import { CLIENT_HEADER } from './answer-protocol.js';
@@ -26,8 +26,8 @@ export interface ServerSpec {
 /** OpenAI's model list, which `bioner-stream serve`, vLLM and llama.cpp's server all answer. */
 const MODELS_PATH = '/v1/models';
 
-/** Pauses between start-up tries when a try fails at once (every circuit open). */
-const CONNECT_RETRY_MS = 1000;
+/** Pauses between start-up tries when a try fails at once (every circuit open): 250 ms, then up to 1 s. */
+const CONNECT_BACKOFF: Backoff = { baseMs: 250, capMs: 1000 };
 
 const log = createLog('remote-inference');
 
@@ -74,7 +74,7 @@ export async function connectServers(
 
 async function servedModel(pool: EndpointPool, connectTimeoutMs: number): Promise<string> {
   const deadline = Date.now() + connectTimeoutMs;
-  for (;;) {
+  for (let retry = 0; ; retry++) {
     try {
       return firstModelId(await pool.get(MODELS_PATH));
     } catch (error) {
@@ -82,7 +82,7 @@ async function servedModel(pool: EndpointPool, connectTimeoutMs: number): Promis
       const left = deadline - Date.now();
       if (left <= 0) throw new InferenceUnavailableError(`gave up after ${connectTimeoutMs} ms: ${error.message}`);
       log('no inference server answers yet; retrying', { urls: pool.urls, error: error.message });
-      await sleep(Math.min(CONNECT_RETRY_MS, left));
+      await backOff(retry, { ...CONNECT_BACKOFF, capMs: Math.min(CONNECT_BACKOFF.capMs, left) });
     }
   }
 }

@@ -1,0 +1,169 @@
+// The streaming worker: Kafka input → annotation → Kafka outputs, with metrics and probes.
+import type { Server } from 'node:http';
+import type { Consumer } from 'kafkajs';
+import type { Topics } from '../domain/records.js';
+import { FixedSchemaRegistry, HttpSchemaRegistry } from '../domain/schema-registry.js';
+import { modelGuidelines } from '../inference/model-guidelines.js';
+import { createBackend } from '../inference/create-backend.js';
+import type { ModelBackend } from '../inference/model-backend.js';
+import { queryBatcher } from '../inference/query-batcher.js';
+import { createKafka, type KafkaConnection } from '../kafka/connection.js';
+import { startProbeServer } from '../observability/probes.js';
+import { createLog } from '../observability/log.js';
+import { WorkerMetrics } from '../observability/metrics.js';
+import { Annotator } from '../pipeline/annotator.js';
+import { conceptLinker } from '../pipeline/concept-lexicons.js';
+import { RecordAnnotator } from '../pipeline/record-annotator.js';
+import { OutputPublisher, type DeliveryMode } from '../producers/output-publisher.js';
+import { PIPELINE_VERSION } from '../project.js';
+import { loadPromptTemplate, withGuidelines } from '../stages/build-prompt.js';
+import { EntityTypes } from '../stages/entity-types.js';
+import { DocumentConsumer } from './document-consumer.js';
+
+export interface WorkerConfig {
+  kafka: KafkaConnection;
+  groupId: string;
+  topics: Topics;
+  /** A model directory, `oracle:GOLD_FILE`, `remote:URL[,URL]` or `openai:URL[,URL]`. */
+  model: string;
+  /** The corpus guidelines the model is asked to follow; by default the model's best fit to `defaultTypes`. */
+  guidelines?: string;
+  template: string;
+  defaultTypes: string[];
+  batchSize: number;
+  batchWaitMs: number;
+  /** Inference batches in flight at once. */
+  concurrency: number;
+  /** Documents consumed but not committed; partitions pause at this bound. */
+  maxInFlightDocuments: number;
+  maxDocumentChars: number;
+  delivery: DeliveryMode;
+  /** Names this instance's transactional producer (exactly-once). */
+  instanceId: string;
+  metricsPort: number;
+  schemaRegistryUrl?: string;
+  inferenceWorkers: number;
+  maxNewTokens: number;
+  /** Bound on each request to an inference server (`remote:`, `openai:`). */
+  inferenceTimeoutMs: number;
+  /** The bearer token of the inference servers. */
+  inferenceToken?: string;
+  shutdownTimeoutMs: number;
+  sessionTimeoutMs: number;
+  /** Concept lexicons: `default`, `none` (when absent) or `TYPE=FILE[,TYPE=FILE]` (see concept-lexicons.ts). */
+  lexicons?: string;
+  linkThreshold?: number;
+  /** Ground a short form wherever it occurs once its long form is an entity (default on). */
+  abbreviationGrounding?: boolean;
+}
+
+const log = createLog('worker');
+
+export class StreamWorker {
+  private stopping = false;
+  private failed = false;
+
+  private constructor(
+    readonly metrics: WorkerMetrics,
+    private readonly server: Server,
+    private readonly backend: ModelBackend,
+    private readonly consumer: Consumer,
+    private readonly publisher: OutputPublisher,
+    private readonly documents: DocumentConsumer,
+  ) {}
+
+  static async start(config: WorkerConfig, onFatal: (error: unknown) => void): Promise<StreamWorker> {
+    const metrics = new WorkerMetrics();
+    let worker: StreamWorker | undefined;
+    const server = await startProbeServer(config.metricsPort, metrics.registry, {
+      healthy: () => !worker?.failed,
+      ready: () => !!worker && !worker.stopping && worker.documents.joined,
+    });
+
+    const entityTypes = EntityTypes.load();
+    const defaultTypes = config.defaultTypes.map((t) => entityTypes.canonical(t));
+    const template = withGuidelines(loadPromptTemplate(config.template), config.guidelines ?? modelGuidelines(config.model, defaultTypes));
+    const backend = await createBackend(config.model, {
+      template, entityTypes, engine: { workers: config.inferenceWorkers, maxNewTokens: config.maxNewTokens },
+      remote: { timeoutMs: config.inferenceTimeoutMs, token: config.inferenceToken },
+    });
+    const batcher = queryBatcher(backend, {
+      batchSize: config.batchSize,
+      batchWaitMs: config.batchWaitMs,
+      concurrency: config.concurrency,
+      onBatch: (size, seconds) => {
+        metrics.batchSize.observe(size);
+        metrics.inferenceSeconds.observe(seconds);
+      },
+    });
+    metrics.watchBatchesInFlight(() => batcher.running);
+    metrics.watchInference(() => backend.stats?.());
+    const concepts = await conceptLinker(config.lexicons ?? 'none', entityTypes, {
+      ...(config.linkThreshold === undefined ? {} : { threshold: config.linkThreshold }),
+      warn: (message) => log(message),
+    });
+    const annotator = new Annotator({
+      batcher, entityTypes, defaultTypes,
+      provenance: { model_id: backend.modelId, prompt_format: template.name, pipeline_version: PIPELINE_VERSION },
+      abbreviations: { groundShortForms: config.abbreviationGrounding ?? true },
+      ...(concepts ? { concepts } : {}),
+    });
+
+    const kafka = createKafka(config.kafka);
+    const consumer = kafka.consumer({
+      groupId: config.groupId,
+      sessionTimeout: config.sessionTimeoutMs,
+      heartbeatInterval: Math.max(500, Math.floor(config.sessionTimeoutMs / 10)),
+      // Only committed transactional outputs of upstream producers are documents.
+      readUncommitted: false,
+      // kafkajs sleeps this long when every partition is paused: it bounds the resume latency.
+      maxWaitTimeInMs: 250,
+    });
+    await consumer.connect();
+    const publisher = await OutputPublisher.connect(kafka, consumer, {
+      mode: config.delivery,
+      groupId: config.groupId,
+      transactionalId: `bioner-stream.${config.groupId}.${config.instanceId}`,
+      transactionTimeoutMs: 15_000,
+    });
+
+    const records = new RecordAnnotator({
+      annotator, entityTypes, topics: config.topics, metrics,
+      registry: config.schemaRegistryUrl ? new HttpSchemaRegistry(config.schemaRegistryUrl) : new FixedSchemaRegistry(),
+      maxDocumentChars: config.maxDocumentChars,
+      attempts: 3,
+      retryBackoffMs: 500,
+      stopping: () => !!worker?.stopping,
+    });
+    const fail = (error: unknown) => {
+      if (worker) worker.failed = true;
+      onFatal(error);
+    };
+    const documents = new DocumentConsumer(consumer, publisher, records.handle, {
+      topic: config.topics.documents,
+      maxInFlight: config.maxInFlightDocuments,
+      flushIntervalMs: 20,
+    }, metrics, (message) => log(message), fail);
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      log('consumer crashed', { error: payload.error.message, restart: payload.restart });
+      if (!payload.restart) fail(payload.error);
+    });
+
+    worker = new StreamWorker(metrics, server, backend, consumer, publisher, documents);
+    await documents.start();
+    log('worker started', { group: config.groupId, input: config.topics.documents, delivery: config.delivery, model: backend.modelId });
+    return worker;
+  }
+
+  /** Stops fetching, lets in-flight work finish until the deadline, commits it, disconnects. */
+  async stop(timeoutMs: number): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    log('stopping', { timeoutMs });
+    await this.documents.stop(Math.max(0, timeoutMs - 1000));
+    // Closing the backend fails batches still running; their records stay uncommitted.
+    await Promise.allSettled([this.publisher.disconnect(), this.consumer.disconnect(), this.backend.close()]);
+    await new Promise((resolve) => this.server.close(resolve));
+    log('stopped');
+  }
+}

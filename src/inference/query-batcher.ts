@@ -1,0 +1,33 @@
+// Pools sentences from many documents into inference batches. Queries asking for the same types
+// share a batch, so their conversations can advance through the types in lockstep.
+import type { Answer, Query } from '../domain/types.js';
+import { BatchScheduler } from './batch-scheduler.js';
+import { InferenceUnavailableError, type ModelBackend } from './model-backend.js';
+
+export interface BatchingOptions {
+  batchSize: number;
+  batchWaitMs: number;
+  /** Batches in flight at once; the rest wait. */
+  concurrency: number;
+  /** Told of every answered batch, for metrics. */
+  onBatch?: (size: number, seconds: number) => void;
+}
+
+export type QueryBatcher = BatchScheduler<Query, Answer[]>;
+
+export function queryBatcher(backend: ModelBackend, options: BatchingOptions): QueryBatcher {
+  return new BatchScheduler({
+    run: (queries) => backend.answer(queries),
+    keyOf: (query) => typesKey(query.types),
+    batchSize: options.batchSize,
+    maxWaitMs: options.batchWaitMs,
+    concurrency: options.concurrency,
+    onBatch: options.onBatch,
+    // A failure that is not the servers' being away may be one sentence's: find it before it
+    // costs every document in the batch an attempt.
+    isolateFailures: (error) => !(error instanceof InferenceUnavailableError),
+  });
+}
+
+/** Queries with equal keys ask for the same types in the same order. */
+export const typesKey = (types: readonly string[]): string => types.join('\u0000');
