@@ -15,6 +15,8 @@ const entity: EntityRecord = {
   entity_id: 'abc', doc_id: 'PMID:1', start: 9, end: 13, text: 'Some', type: 'disease',
   category: 'biolink:Disease', sentence_index: 1, confidence: 0.75,
   provenance: { model_id: 'm', prompt_format: 'conv_term', pipeline_version: '0.1.0' },
+  concept_id: 'MESH:D006527', concept_ids: ['MESH:D006527'], concept_name: 'Hepatolenticular Degeneration',
+  concept_score: 1, long_form: 'Wilson disease',
 };
 
 test('Document round-trips every field, and optional fields stay absent', () => {

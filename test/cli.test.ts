@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -49,12 +49,19 @@ test('annotate with the oracle, then eval --match strict, scores F1 >= 0.99 on N
     assert.equal(report.overall.fn, 0, 'every gold mention is found');
     assert.ok(report.overall.f1 >= 0.99, `${match} F1 ${report.overall.f1}`);
   }
+  // Concepts with the default lexicons (training splits only): see docs/models.md, "Concepts".
+  const concepts = JSON.parse((await cli('eval', '--gold', NCBI_TEST, '--gold-format', 'pubtator', '--pred', out, '--match', 'concept', '--json')).stdout);
+  assert.ok(concepts.overall.f1 > 0.7 && concepts.overall.f1 < 1, `concept F1 ${concepts.overall.f1}`);
   const table = await cli('eval', '--gold', NCBI_TEST, '--gold-format', 'pubtator', '--pred', out);
   assert.match(table.stdout, /^overall\s+0\.\d{4}\s+1\.0000\s+0\.99\d\d\s+960\s+\d+\s+0$/m);
 });
 
-test('annotate fails clearly on bad input, an unknown format or a missing model', async () => {
+test('annotate fails clearly on bad input, an unknown format, a missing model or a malformed lexicon', async () => {
+  const badLexicon = join(await mkdtemp(join(tmpdir(), 'bioner-cli-')), 'bad.tsv');
+  await writeFile(badLexicon, 'MESH:D1\tname\nno tab here\n');
   const cases: Array<[string[], RegExp]> = [
+    [['--input', SAMPLE, '--input-format', 'pubtator', '--model', `oracle:${SAMPLE}`, '--lexicons', `disease=${badLexicon}`],
+      /bad\.tsv:2: expected id<TAB>name/],
     [['--input', '/nonexistent.txt', '--input-format', 'text'], /cannot read input \/nonexistent.txt/],
     [['--input', SAMPLE, '--input-format', 'xml'], /unknown --input-format "xml"; expected one of: pubtator, iob, jsonl, text/],
     [['--input', SAMPLE, '--input-format', 'pubtator', '--model', '/no/model'], /model not found: \/no\/model/],

@@ -71,9 +71,9 @@ describe('parsePubTator', () => {
     assert.deepEqual(
       corpus.mentions.filter((m) => m.docId === '111'),
       [
-        { docId: '111', start: 0, end: 14, text: 'Wilson disease', type: 'SpecificDisease' },
-        { docId: '111', start: 24, end: 40, text: 'Copper toxicosis', type: 'Modifier' },
-        { docId: '111', start: 48, end: 61, text: 'liver disease', type: 'DiseaseClass' },
+        { docId: '111', start: 0, end: 14, text: 'Wilson disease', type: 'SpecificDisease', conceptIds: ['MESH:D006527'] },
+        { docId: '111', start: 24, end: 40, text: 'Copper toxicosis', type: 'Modifier', conceptIds: ['OMIM:215600'] },
+        { docId: '111', start: 48, end: 61, text: 'liver disease', type: 'DiseaseClass', conceptIds: ['MESH:D008107'] },
       ],
     );
     assertGrounded(corpus);
@@ -112,6 +112,24 @@ describe('parsePubTator', () => {
     assert.deepEqual(corpus.relations, [{ docId: '7', type: 'CID', ids: ['D1', 'D2'] }]);
     assert.equal(corpus.mentions.length, 1);
     assert.deepEqual(corpus.warnings, []);
+  });
+
+  test('concept ids: -1 is none, | a composite mention, + concepts needed together; ids become CURIEs', () => {
+    const corpus = parsePubTator(
+      [
+        '5|t|Breast and ovarian cancer.',
+        '5|a|X.',
+        '5\t0\t25\tBreast and ovarian cancer\tCompositeMention\tD001943|D010051',
+        '5\t11\t25\tovarian cancer\tDisease\t-1',
+        '5\t0\t6\tBreast\tModifier\tD020279+OMIM:113705',
+        '5\t27\t28\tX\tChemical',
+      ].join('\n'),
+    );
+    assert.deepEqual(
+      corpus.mentions.map((m) => m.conceptIds),
+      [['MESH:D001943', 'MESH:D010051'], undefined, ['MESH:D020279', 'OMIM:113705'], undefined],
+    );
+    assertFormatError(() => parsePubTator('5|t|A.\n5|a|B.\n5\t0\t2\tA.\tChemical\tnot an id'), 3, /not a concept id/);
   });
 
   test('malformed lines throw with the line number', () => {
@@ -233,13 +251,15 @@ test('readCorpus reads each format from a file, errors name the path and line', 
       iob: ['b.tsv', 'x\tB-Gene\n'],
       jsonl: ['c.jsonl', '{"id":"c","text":"C."}\n'],
       text: ['d.txt', 'D.'],
+      'bioc-xml': ['e.xml', '<collection><document><id>e</id><passage><offset>0</offset><text>E.</text></passage></document></collection>'],
+      'bioc-json': ['f.json', '{"documents":[{"id":"f","passages":[{"offset":0,"text":"F."}]}]}'],
     };
     const ids: Record<string, string[]> = {};
     for (const [format, [name, content]] of Object.entries(files) as [CorpusFormat, [string, string]][]) {
       await writeFile(join(dir, name), content);
       ids[format] = (await readCorpus(join(dir, name), format)).documents.map((d) => d.id);
     }
-    assert.deepEqual(ids, { pubtator: ['9'], iob: ['b:0'], jsonl: ['c'], text: ['d'] });
+    assert.deepEqual(ids, { pubtator: ['9'], iob: ['b:0'], jsonl: ['c'], text: ['d'], 'bioc-xml': ['e'], 'bioc-json': ['f'] });
 
     const bad = join(dir, 'bad.jsonl');
     await writeFile(bad, '{"id":"a","text":"x"}\nnot json\n');
@@ -286,6 +306,22 @@ describe('shared corpora', { skip: noData }, () => {
       assert.equal(corpus.mentions.length, mentions, file);
       assert.deepEqual([...new Set(corpus.mentions.map((m) => m.type))].sort(), types, file);
       assert.deepEqual(corpus.warnings, []);
+    }
+  });
+
+  test('BC5CDR PubTator: relation lines kept, concept ids as CURIEs, -1 as none', async () => {
+    // Counted with grep: title lines, CID lines, mention lines, mention lines ending in -1.
+    const expected: Record<string, [number, number, number, number]> = {
+      'bc5cdr-pubtator/train.pubtator': [500, 1038, 9385, 76],
+      'bc5cdr-pubtator/devel.pubtator': [500, 1012, 9591, 59],
+    };
+    for (const [file, [documents, relations, mentions, unlinked]] of Object.entries(expected)) {
+      const corpus = await readCorpus(join(DATA, file), 'pubtator');
+      assertGrounded(corpus);
+      assert.deepEqual([corpus.documents.length, corpus.relations.length, corpus.mentions.length], [documents, relations, mentions], file);
+      assert.equal(corpus.mentions.filter((m) => !m.conceptIds).length, unlinked, file);
+      assert.ok(corpus.relations.every((r) => r.type === 'CID' && r.ids.length === 2), file);
+      for (const m of corpus.mentions) for (const id of m.conceptIds ?? []) assert.match(id, /^MESH:[CD]\d+$/);
     }
   });
 });

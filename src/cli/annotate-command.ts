@@ -1,6 +1,7 @@
-// `bioner-stream annotate`: a corpus file in, one EntityRecord JSON per line out.
+// `bioner-stream annotate`: a corpus file in; EntityRecords (JSON lines), PubTator or BioC out.
 import { createWriteStream, existsSync } from 'node:fs';
 import { finished } from 'node:stream/promises';
+import { annotationWriter, OUTPUT_FORMATS } from '../corpora/annotation-writers.js';
 import { CORPUS_FORMATS, readCorpus } from '../corpora/index.js';
 import type { AnnotatedDocument, Document } from '../domain/types.js';
 import { createBackend } from '../inference/create-backend.js';
@@ -8,12 +9,14 @@ import { modelGuidelines } from '../inference/model-guidelines.js';
 import { INFERENCE_MODES } from '../inference/onnx/conversation-engine.js';
 import { DEFAULT_ENGINE_OPTIONS } from '../inference/onnx/onnx-backend.js';
 import { Annotator } from '../pipeline/annotator.js';
+import { conceptLinker } from '../pipeline/concept-lexicons.js';
 import { queryBatcher } from '../inference/query-batcher.js';
 import { PIPELINE_VERSION, projectPath } from '../project.js';
 import { loadPromptTemplate, withGuidelines } from '../stages/build-prompt.js';
+import { DEFAULT_LINK_THRESHOLD } from '../stages/concepts/concept-linker.js';
 import { EntityTypes } from '../stages/entity-types.js';
 import { BATCHING, ENGINE, inferenceWorkers, maxNewTokens } from './common-options.js';
-import { choice, list, parseCommandLine, text, toggle, UsageError } from './options.js';
+import { choice, fraction, list, parseCommandLine, text, toggle, UsageError } from './options.js';
 import { ProgressBar } from './progress.js';
 
 const OPTIONS = {
@@ -23,7 +26,13 @@ const OPTIONS = {
     'fills in the shipped fine-tuned model', { required: true }),
   guidelines: text('NAME', "the corpus guidelines the model follows (default: the model's corpus whose types fit --types best)"),
   types: list('LIST', 'entity types to ask for, e.g. disease,chemical', { required: true }),
-  output: text('OUT.jsonl', 'one EntityRecord JSON per line', { required: true }),
+  output: text('OUT', 'where the annotations go, written as --output-format says', { required: true }),
+  'output-format': choice(OUTPUT_FORMATS, 'jsonl: one EntityRecord a line; pubtator: with concept ids, as the BioCreative V ' +
+    'CDR evaluator reads it; bioc-xml, bioc-json: BioC collections', 'jsonl'),
+  lexicons: text('SPEC', "concept lexicons: default (built from the training corpora's gold ids), none, or " +
+    'TYPE=FILE[,TYPE=FILE] (CTD_*.tsv[.gz], id/name/synonyms TSV, .obo)', 'default'),
+  'link-threshold': fraction('lowest character-trigram similarity accepted as a concept', DEFAULT_LINK_THRESHOLD),
+  'no-abbreviation-grounding': toggle('a long form the model named does not ground its short form elsewhere'),
   template: text('NAME|FILE', 'prompt template: conv_term, universalner, or a JSON file', 'conv_term'),
   'entity-types': text('FILE', 'type vocabulary and corpus label mapping', projectPath('config', 'entity-types.json'), 'config/entity-types.json'),
   ...BATCHING,
@@ -36,7 +45,7 @@ const OPTIONS = {
 };
 
 const COMMAND_LINE = {
-  synopsis: 'usage: bioner-stream annotate --input FILE --input-format FORMAT --model MODEL --types LIST --output OUT.jsonl [options]',
+  synopsis: 'usage: bioner-stream annotate --input FILE --input-format FORMAT --model MODEL --types LIST --output OUT [options]',
   options: OPTIONS,
 };
 
@@ -51,6 +60,7 @@ export async function annotateCommand(argv: string[]): Promise<void> {
   const template = withGuidelines(loadPromptTemplate(o.template), o.guidelines ?? modelGuidelines(o.model, types));
   const corpus = await readCorpus(o.input, o['input-format']);
   for (const warning of corpus.warnings) console.error(`warning: ${warning}`);
+  const concepts = await conceptLinker(o.lexicons, entityTypes, { threshold: o['link-threshold'] });
   const workers = o['inference-workers'];
   const backend = await createBackend(o.model, {
     template,
@@ -76,19 +86,23 @@ export async function annotateCommand(argv: string[]): Promise<void> {
       entityTypes,
       defaultTypes: types,
       provenance: { model_id: backend.modelId, prompt_format: template.name, pipeline_version: PIPELINE_VERSION },
+      abbreviations: { groundShortForms: !o['no-abbreviation-grounding'] },
+      ...(concepts ? { concepts } : {}),
     });
     const out = createWriteStream(o.output);
+    const writer = annotationWriter(o['output-format'], (type) => entityTypes.label(type, 'pubtator'));
+    out.write(writer.start());
     const progress = new ProgressBar(corpus.documents.length, 'docs');
     const totals = { entities: 0, ungrounded: 0, invalid: 0, answers: 0 };
     for await (const annotated of annotateInOrder(annotator, corpus.documents)) {
-      for (const entity of annotated.entities) out.write(`${JSON.stringify(entity)}\n`);
+      out.write(writer.document(annotated));
       totals.entities += annotated.entities.length;
       totals.ungrounded += annotated.ungrounded_count;
       totals.invalid += annotated.invalid_answer_count;
       totals.answers += annotated.sentence_count * types.length;
       progress.tick();
     }
-    out.end();
+    out.end(writer.end());
     await finished(out);
     console.error(
       `annotated ${corpus.documents.length} documents: ${totals.entities} entities, ${totals.ungrounded} ungrounded, ` +

@@ -3,6 +3,7 @@
 import { annotateCommand } from './annotate-command.js';
 import { UsageError } from './options.js';
 import { evalCommand } from './eval-command.js';
+import { lexiconCommand } from './lexicon-command.js';
 import { runCommand } from './run-command.js';
 import { serveCommand } from './serve-command.js';
 
@@ -12,8 +13,9 @@ export interface Command {
 }
 
 export const RUNTIME_COMMANDS: Record<string, Command> = {
-  annotate: { run: annotateCommand, summary: 'annotate a corpus file, writing EntityRecords as JSON lines' },
+  annotate: { run: annotateCommand, summary: 'annotate a corpus file, writing EntityRecords (JSON lines), PubTator or BioC' },
   eval: { run: evalCommand, summary: 'score predicted EntityRecords against gold annotations' },
+  lexicon: { run: lexiconCommand, summary: 'build a concept lexicon from gold corpora, or the default lexicons' },
   run: { run: runCommand, summary: 'run the Kafka consumer-group worker' },
   serve: { run: serveCommand, summary: 'serve the model over HTTP to many workers (native batches, OpenAI chat completions)' },
 };

@@ -2,19 +2,20 @@
 import { readFile } from 'node:fs/promises';
 import { readCorpus } from '../corpora/index.js';
 import type { EntityRecord } from '../domain/types.js';
-import { scoreLenient, scoreStrict, type Report, type ScoredMention } from '../evaluation/score.js';
+import { scoreConcepts, scoreLenient, scoreStrict, type Report, type ScoredMention } from '../evaluation/score.js';
 import { EntityTypes } from '../stages/entity-types.js';
 import { projectPath } from '../project.js';
 import { choice, parseCommandLine, text, toggle } from './options.js';
 
 const COMMAND_LINE = {
-  synopsis: 'usage: bioner-stream eval --gold FILE --gold-format pubtator|iob --pred OUT.jsonl [options]',
+  synopsis: 'usage: bioner-stream eval --gold FILE --gold-format pubtator|iob|bioc-xml|bioc-json --pred OUT.jsonl [options]',
   options: {
     gold: text('FILE', 'the gold corpus', { required: true }),
-    'gold-format': choice(['pubtator', 'iob'] as const, 'how the gold corpus is written', { required: true }),
+    'gold-format': choice(['pubtator', 'iob', 'bioc-xml', 'bioc-json'] as const, 'how the gold corpus is written', { required: true }),
     pred: text('OUT.jsonl', 'predicted EntityRecords, one JSON per line', { required: true }),
-    match: choice(['strict', 'lenient'] as const, 'strict: exact (document, type, start, end) match (BioCreative ' +
-      "convention); lenient: UniversalNER's normalised string match per sentence and type", 'strict'),
+    match: choice(['strict', 'lenient', 'concept'] as const, 'strict: exact (document, type, start, end) match (BioCreative ' +
+      "convention); lenient: UniversalNER's normalised string match per sentence and type; concept: the (document, type, " +
+      'concept id) pairs each side names (gold ids from the corpus)', 'strict'),
     json: toggle('the report as JSON'),
     'entity-types': text('FILE', 'type vocabulary and corpus label mapping', projectPath('config', 'entity-types.json'), 'config/entity-types.json'),
   },
@@ -29,7 +30,9 @@ export async function evalCommand(argv: string[]): Promise<void> {
   const entityTypes = EntityTypes.load(args['entity-types']);
   const gold: ScoredMention[] = corpus.mentions.map((m) => ({ ...m, type: entityTypes.canonical(m.type) }));
   const report =
-    match === 'strict' ? scoreStrict(gold, predicted) : scoreLenient(corpus.documents, gold, predicted);
+    match === 'strict' ? scoreStrict(gold, predicted)
+    : match === 'concept' ? scoreConcepts(gold, predicted)
+    : scoreLenient(corpus.documents, gold, predicted);
   console.log(args.json ? JSON.stringify(report, null, 2) : formatReport(report));
 }
 
@@ -43,7 +46,9 @@ async function readPredictions(path: string): Promise<ScoredMention[]> {
     } catch (error) {
       throw new Error(`${path}:${i + 1}: not JSON: ${(error as Error).message}`);
     }
-    return [{ docId: record.doc_id, start: record.start, end: record.end, text: record.text, type: record.type }];
+    // Records written before concept ids existed have no concept_ids.
+    const conceptIds = record.concept_ids ?? [];
+    return [{ docId: record.doc_id, start: record.start, end: record.end, text: record.text, type: record.type, conceptIds }];
   });
 }
 

@@ -60,6 +60,19 @@ export function integer(help: string, fallback?: number, { min = 1, max = Number
   };
 }
 
+/** A number in (0, 1], e.g. a similarity threshold. */
+export function fraction(help: string, fallback: number): Option<number> {
+  return {
+    value: 'X', help, shown: String(fallback),
+    read(raw, flag) {
+      if (raw === undefined || raw === '') return fallback;
+      const x = Number(raw);
+      if (!(x > 0 && x <= 1)) throw new UsageError(`${flag} must be a number in (0, 1], got "${raw}"`);
+      return x;
+    },
+  };
+}
+
 /** One of `allowed`. */
 export function choice<C extends string>(allowed: readonly C[], help: string, fallback: C): Option<C>;
 export function choice<C extends string>(allowed: readonly C[], help: string, fallback: { required: true }): Option<C>;

@@ -4,8 +4,9 @@ import { hostname } from 'node:os';
 import { StreamWorker, type WorkerConfig } from '../consumers/stream-worker.js';
 import { DEFAULT_POOL_OPTIONS } from '../inference/remote/endpoint-pool.js';
 import { DEFAULT_TOPICS } from '../kafka/topics.js';
+import { DEFAULT_LINK_THRESHOLD } from '../stages/concepts/concept-linker.js';
 import { BATCHING, inferenceWorkers, maxNewTokens } from './common-options.js';
-import { choice, integer, list, oneOf, parseCommandLine, text } from './options.js';
+import { choice, fraction, integer, list, oneOf, parseCommandLine, text } from './options.js';
 import { onShutdown, untilShutdown } from './shutdown.js';
 
 const OPTIONS = {
@@ -37,6 +38,10 @@ const OPTIONS = {
   'inference-token': text('TOKEN', 'the bearer token of bioner-stream serve; set BIONER_INFERENCE_TOKEN from a Secret'),
   'shutdown-timeout-ms': integer('drain time on SIGTERM', 20_000),
   'session-timeout-ms': integer('consumer group session timeout', 30_000),
+  lexicons: text('SPEC', "concept lexicons: default (from the training corpora's gold ids), none, or " +
+    'TYPE=FILE[,TYPE=FILE] (CTD_*.tsv[.gz], id/name/synonyms TSV, .obo)', 'default'),
+  'link-threshold': fraction('lowest character-trigram similarity accepted as a concept', DEFAULT_LINK_THRESHOLD),
+  'abbreviation-grounding': choice(['on', 'off'] as const, 'a long form the model named grounds its short form elsewhere', 'on'),
 };
 
 const COMMAND_LINE = {
@@ -83,6 +88,9 @@ export function workerConfig(argv: string[], env: NodeJS.ProcessEnv = process.en
     ...(o['inference-token'] ? { inferenceToken: o['inference-token'] } : {}),
     shutdownTimeoutMs: o['shutdown-timeout-ms'],
     sessionTimeoutMs: o['session-timeout-ms'],
+    lexicons: o.lexicons,
+    linkThreshold: o['link-threshold'],
+    abbreviationGrounding: o['abbreviation-grounding'] === 'on',
   };
 }
 

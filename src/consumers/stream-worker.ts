@@ -12,6 +12,7 @@ import { startProbeServer } from '../observability/probes.js';
 import { createLog } from '../observability/log.js';
 import { WorkerMetrics } from '../observability/metrics.js';
 import { Annotator } from '../pipeline/annotator.js';
+import { conceptLinker } from '../pipeline/concept-lexicons.js';
 import { RecordAnnotator } from '../pipeline/record-annotator.js';
 import { OutputPublisher, type DeliveryMode } from '../producers/output-publisher.js';
 import { PIPELINE_VERSION } from '../project.js';
@@ -49,6 +50,11 @@ export interface WorkerConfig {
   inferenceToken?: string;
   shutdownTimeoutMs: number;
   sessionTimeoutMs: number;
+  /** Concept lexicons: `default`, `none` (when absent) or `TYPE=FILE[,TYPE=FILE]` (see concept-lexicons.ts). */
+  lexicons?: string;
+  linkThreshold?: number;
+  /** Ground a short form wherever it occurs once its long form is an entity (default on). */
+  abbreviationGrounding?: boolean;
 }
 
 const log = createLog('worker');
@@ -92,9 +98,15 @@ export class StreamWorker {
     });
     metrics.watchBatchesInFlight(() => batcher.running);
     metrics.watchInference(() => backend.stats?.());
+    const concepts = await conceptLinker(config.lexicons ?? 'none', entityTypes, {
+      ...(config.linkThreshold === undefined ? {} : { threshold: config.linkThreshold }),
+      warn: (message) => log(message),
+    });
     const annotator = new Annotator({
       batcher, entityTypes, defaultTypes,
       provenance: { model_id: backend.modelId, prompt_format: template.name, pipeline_version: PIPELINE_VERSION },
+      abbreviations: { groundShortForms: config.abbreviationGrounding ?? true },
+      ...(concepts ? { concepts } : {}),
     });
 
     const kafka = createKafka(config.kafka);

@@ -1,18 +1,10 @@
 // Helpers shared by the corpus readers.
 
 import { basename, extname } from 'node:path';
+import { FileFormatError } from '../domain/file-format-error.js';
 
-/** A corpus line the readers cannot make sense of; `line` is 1-based. */
-export class CorpusFormatError extends Error {
-  constructor(
-    readonly file: string,
-    readonly line: number,
-    detail: string,
-  ) {
-    super(`${file}:${line}: ${detail}`);
-    this.name = 'CorpusFormatError';
-  }
-}
+/** A corpus line the readers cannot make sense of. */
+export class CorpusFormatError extends FileFormatError {}
 
 /** Lines of a file, without terminators; tolerates CRLF and a leading BOM. */
 export function splitLines(content: string): string[] {

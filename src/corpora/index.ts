@@ -2,15 +2,17 @@
 
 import { readFile } from 'node:fs/promises';
 import type { Corpus } from '../domain/types.js';
+import { parseBiocJson } from './bioc-json.js';
+import { parseBiocXml } from './bioc-xml.js';
 import { parseIob } from './iob.js';
 import { parseJsonl } from './jsonl.js';
 import { parsePubTator } from './pubtator.js';
 import { parseText } from './text.js';
 
 export { CorpusFormatError } from './common.js';
-export { parseIob, parseJsonl, parsePubTator, parseText };
+export { parseBiocJson, parseBiocXml, parseIob, parseJsonl, parsePubTator, parseText };
 
-export const CORPUS_FORMATS = ['pubtator', 'iob', 'jsonl', 'text'] as const;
+export const CORPUS_FORMATS = ['pubtator', 'iob', 'jsonl', 'text', 'bioc-xml', 'bioc-json'] as const;
 export type CorpusFormat = (typeof CORPUS_FORMATS)[number];
 
 const PARSERS: Record<CorpusFormat, (content: string, file: string) => Corpus> = {
@@ -18,6 +20,8 @@ const PARSERS: Record<CorpusFormat, (content: string, file: string) => Corpus> =
   iob: parseIob,
   jsonl: parseJsonl,
   text: parseText,
+  'bioc-xml': parseBiocXml,
+  'bioc-json': parseBiocJson,
 };
 
 /** Reads a UTF-8 corpus file; format errors name `path` and the line. */

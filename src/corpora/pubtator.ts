@@ -1,9 +1,11 @@
 // PubTator reader (NCBI-disease, BC5CDR): `PMID|t|title`, `PMID|a|abstract`, then
 // `PMID<TAB>start<TAB>end<TAB>mention<TAB>type[<TAB>id]` mention lines and
 // `PMID<TAB>relation<TAB>id<TAB>id...` relation lines (BC5CDR's `CID`); a blank line ends a
-// document. Offsets index into `title + " " + abstract`.
+// document. Offsets index into `title + " " + abstract`. The id column is `-1` for no concept and
+// `|`-separated for a composite mention; ids become CURIEs (`D003866` → `MESH:D003866`).
 
 import type { Corpus } from '../domain/types.js';
+import { parseConceptIds } from '../domain/concept-ids.js';
 import { CorpusFormatError, splitLines, UniqueIds } from './common.js';
 
 interface Annotation {
@@ -48,13 +50,14 @@ export function parsePubTator(content: string, file = 'pubtator'): Corpus {
     corpus.documents.push({ id, source: 'pubmed', title: doc.title, text });
     for (const relation of doc.relations) corpus.relations.push({ docId: id, ...relation });
     for (const { line, fields } of doc.annotations) {
-      const [, startField, endField, mention, type] = fields;
+      const [, startField, endField, mention, type, idField] = fields;
       const start = Number(startField);
       const end = Number(endField);
       const found = text.slice(start, end);
-      if (start < end && end <= text.length && found === mention)
-        corpus.mentions.push({ docId: id, start, end, text: mention, type });
-      else
+      if (start < end && end <= text.length && found === mention) {
+        const conceptIds = conceptIdsAt(idField, file, line);
+        corpus.mentions.push({ docId: id, start, end, text: mention, type, ...(conceptIds.length ? { conceptIds } : {}) });
+      } else
         corpus.warnings.push(
           `${file}:${line}: offsets ${start}-${end} give ${JSON.stringify(found)}, ` +
             `not the mention ${JSON.stringify(mention)}; annotation skipped`,
@@ -104,4 +107,12 @@ export function parsePubTator(content: string, file = 'pubtator'): Corpus {
   }
   if (pending) finish(pending);
   return corpus;
+}
+
+function conceptIdsAt(field: string | undefined, file: string, line: number): string[] {
+  try {
+    return parseConceptIds(field);
+  } catch (error) {
+    throw new CorpusFormatError(file, line, (error as Error).message);
+  }
 }

@@ -48,7 +48,8 @@ export class HttpSchemaRegistry implements SchemaRegistry {
   idFor(schema: WireSchema, topic: string): Promise<number> {
     const subject = `${topic}-value`;
     if (!this.ids.has(subject)) {
-      const body = JSON.stringify({ schema: JSON.stringify(LOCAL_TYPES[schema].schema()) });
+      // Defaults and docs must travel: the registry's compatibility check needs the defaults of added fields.
+      const body = JSON.stringify({ schema: JSON.stringify(LOCAL_TYPES[schema].schema({ exportAttrs: true })) });
       this.ids.set(subject, this.request(`/subjects/${encodeURIComponent(subject)}/versions`, body).then((r) => r.id as number));
     }
     return this.ids.get(subject)!;

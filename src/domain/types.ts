@@ -62,6 +62,16 @@ export interface EntityRecord {
   sentence_index: number;
   confidence: number | null;
   provenance: Provenance;
+  /** The concept the mention names, as a CURIE (`MESH:D003866`); null when unknown. */
+  concept_id: string | null;
+  /** Every concept a composite mention names ("breast and ovarian cancer"), `concept_id` first; empty when unknown. */
+  concept_ids: string[];
+  /** The lexicon's preferred name for `concept_id`. */
+  concept_name: string | null;
+  /** How sure the match is, (0..1]: 1 for an exact name, the n-gram similarity for a fuzzy one. */
+  concept_score: number | null;
+  /** For a short form ("WD"), the long form the document defines it with ("Wilson disease"). */
+  long_form: string | null;
 }
 
 /** A document with every entity found in it; published even when `entities` is empty. */
@@ -82,6 +92,8 @@ export interface GoldMention {
   end: number;
   text: string;
   type: string;
+  /** The concepts the corpus links the mention to, as CURIEs; absent when it links none (PubTator `-1`). */
+  conceptIds?: string[];
 }
 
 /** A relation between concepts that a corpus states for a document, e.g. BC5CDR's chemical-induced disease. */

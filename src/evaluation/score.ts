@@ -1,5 +1,6 @@
 // Micro precision / recall / F1, the field's convention: strict is an exact (document, type,
-// start, end) match; lenient is UniversalNER's normalised string match per sentence and type.
+// start, end) match; lenient is UniversalNER's normalised string match per sentence and type;
+// concept compares the (document, type, concept id) pairs each side names.
 import type { Document } from '../domain/types.js';
 import { splitSentences } from '../stages/split-sentences.js';
 
@@ -10,6 +11,8 @@ export interface ScoredMention {
   end: number;
   text: string;
   type: string;
+  /** CURIEs; absent or empty when the mention names no known concept. */
+  conceptIds?: string[];
 }
 
 export interface Score {
@@ -22,7 +25,7 @@ export interface Score {
 }
 
 export interface Report {
-  match: 'strict' | 'lenient';
+  match: 'strict' | 'lenient' | 'concept';
   overall: Score;
   byType: Record<string, Score>;
 }
@@ -49,6 +52,15 @@ export function scoreLenient(
   };
   const key = (m: ScoredMention) => `${m.docId}\0${sentenceOf(m)}\0${normaliseAnswer(m.text)}`;
   return report('lenient', gold, predicted, key);
+}
+
+/**
+ * Concept level: what a knowledge graph takes from a document is the set of concepts it names,
+ * so each (document, type, id) counts once however many mentions name it.
+ */
+export function scoreConcepts(gold: ScoredMention[], predicted: ScoredMention[]): Report {
+  const perId = (mentions: ScoredMention[]) => mentions.flatMap((m) => (m.conceptIds ?? []).map((id) => ({ ...m, text: id })));
+  return report('concept', perId(gold), perId(predicted), (m) => `${m.docId}\0${m.text}`);
 }
 
 /** UniversalNER's normalisation: lower case, no punctuation, no articles, single spaces. */

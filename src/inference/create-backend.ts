@@ -41,5 +41,7 @@ export async function createBackend(spec: string, options: BackendOptions): Prom
 
 /** PubTator files say so in their name; the tokenised corpora are IOB. */
 function goldFormatOf(file: string): CorpusFormat {
+  if (/\.xml$/i.test(file)) return 'bioc-xml';
+  if (/\.json$/i.test(file)) return 'bioc-json';
   return /\.pubtator$|pubtator/i.test(file) ? 'pubtator' : 'iob';
 }

@@ -1,9 +1,14 @@
-// One document through the stages: split → query (batched) → decode → ground → normalise.
+// One document through the stages: split → query (batched) → decode → ground → abbreviations →
+// concepts → normalise.
 import type { AnnotatedDocument, Document, Provenance } from '../domain/types.js';
+import type { ConceptLinker } from '../stages/concepts/concept-linker.js';
 import { decodeAnswer } from '../stages/decode-answer.js';
 import type { EntityTypes } from '../stages/entity-types.js';
+import { findAbbreviations } from '../stages/find-abbreviations.js';
 import { groundMentions } from '../stages/ground-mentions.js';
+import { linkConcepts } from '../stages/link-concepts.js';
 import { toEntityRecords, type TypedMention } from '../stages/normalise-entities.js';
+import { resolveAbbreviations, type AbbreviationOptions } from '../stages/resolve-abbreviations.js';
 import { splitSentences, type SplitOptions } from '../stages/split-sentences.js';
 import type { QueryBatcher } from '../inference/query-batcher.js';
 
@@ -14,6 +19,9 @@ export interface AnnotatorOptions {
   defaultTypes: string[];
   provenance: Provenance;
   split?: SplitOptions;
+  abbreviations?: AbbreviationOptions;
+  /** Links mentions to lexicon concepts; without it records carry no concept. */
+  concepts?: ConceptLinker;
 }
 
 export class Annotator {
@@ -41,9 +49,11 @@ export class Annotator {
         }
       }
     });
+    const resolved = resolveAbbreviations(sentences, findAbbreviations(sentences), mentions, this.options.abbreviations);
+    const linked = this.options.concepts ? linkConcepts(resolved, this.options.concepts) : resolved;
     return {
       document,
-      entities: toEntityRecords(document.id, mentions, entityTypes, provenance),
+      entities: toEntityRecords(document.id, linked, entityTypes, provenance),
       sentence_count: sentences.length,
       ungrounded_count: ungrounded,
       invalid_answer_count: invalid,

@@ -26,6 +26,12 @@ export class EntityTypes {
     );
   }
 
+  /** What `corpus` calls a canonical type ("disease" → "Disease" in pubtator); the type itself when it has no label. */
+  label(type: string, corpus: string): string {
+    const mapping = this.file.corpora[corpus] ?? {};
+    return Object.keys(mapping).find((label) => mapping[label] === type) ?? type;
+  }
+
   category(type: string): string {
     const entry = this.file.types[this.canonical(type)];
     return entry!.category;

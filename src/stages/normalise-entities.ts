@@ -1,7 +1,9 @@
-// Grounded mentions become EntityRecords: canonical type, Biolink category, one record per span,
-// ordered by offset, with an id that is the same every time the same span is found.
+// Grounded mentions become EntityRecords: canonical type, Biolink category, concept and long form
+// when known, one record per span, ordered by offset, with an id that is the same every time the
+// same span is found.
 import { createHash } from 'node:crypto';
 import type { EntityRecord, Provenance } from '../domain/types.js';
+import type { LinkedConcept } from './concepts/concept-linker.js';
 import type { EntityTypes } from './entity-types.js';
 import type { GroundedMention } from './ground-mentions.js';
 
@@ -9,6 +11,10 @@ export interface TypedMention extends GroundedMention {
   type: string;
   sentenceIndex: number;
   confidence?: number;
+  /** For a short form, the long form its document defines it with. */
+  longForm?: string;
+  /** The lexicon concept(s) the mention names, when linked. */
+  concept?: LinkedConcept;
 }
 
 export function toEntityRecords(
@@ -41,6 +47,11 @@ export function toEntityRecords(
       sentence_index: m.sentenceIndex,
       confidence,
       provenance,
+      concept_id: m.concept?.ids[0] ?? null,
+      concept_ids: m.concept?.ids ?? [],
+      concept_name: m.concept?.name ?? null,
+      concept_score: m.concept?.score ?? null,
+      long_form: m.longForm ?? null,
     });
   }
   return [...bySpan.values()].sort(
