@@ -90,6 +90,14 @@ async function sampleDataset(dir: string): Promise<void> {
   }
 }
 
+/** A scratch folder with the sample dataset and the test model as a checkpoint in base/. */
+async function trainingDir(): Promise<string> {
+  const dir = await scratch();
+  await sampleDataset(dir);
+  await writeTestModelCheckpoint(join(dir, 'base'));
+  return dir;
+}
+
 describe('the trainer (PyTorch, peft) on the generated test model', { timeout: 15 * 60_000 }, () => {
   const trainArgs = async (dir: string, extra: string[]) => {
     const modelDir = await testModelDir();
@@ -109,9 +117,7 @@ describe('the trainer (PyTorch, peft) on the generated test model', { timeout: 1
 
   test('a short LoRA run lowers the loss and keeps the best adapter in PEFT format', async () => {
     const python = await trainerPython((line) => console.error(line));
-    const dir = await scratch();
-    await sampleDataset(dir);
-    await writeTestModelCheckpoint(join(dir, 'base'));
+    const dir = await trainingDir();
     await runPython(python, await trainArgs(dir, ['--max-steps', '40', '--epochs', '20', '--learning-rate', '0.01', '--evals-per-epoch', '1']));
     const { losses, step } = progress(dir);
     assert.equal(step, 40);
@@ -125,9 +131,7 @@ describe('the trainer (PyTorch, peft) on the generated test model', { timeout: 1
 
   test('full fine-tuning writes a checkpoint directory that imports like any other', async () => {
     const python = await trainerPython((line) => console.error(line));
-    const dir = await scratch();
-    await sampleDataset(dir);
-    await writeTestModelCheckpoint(join(dir, 'base'));
+    const dir = await trainingDir();
     await runPython(python, await trainArgs(dir, ['--method', 'full', '--max-steps', '3', '--evals-per-epoch', '1']));
     const imported = await importModel(join(dir, 'out', 'best'), join(dir, 'model'));
     assert.equal(imported.format, 'hf-checkpoint');
@@ -136,9 +140,7 @@ describe('the trainer (PyTorch, peft) on the generated test model', { timeout: 1
 
   test('a run killed after a checkpoint resumes from it and finishes the same steps', async () => {
     const python = await trainerPython((line) => console.error(line));
-    const dir = await scratch();
-    await sampleDataset(dir);
-    await writeTestModelCheckpoint(join(dir, 'base'));
+    const dir = await trainingDir();
     const args = await trainArgs(dir, ['--max-steps', '400', '--epochs', '100', '--checkpoint-steps', '2', '--evals-per-epoch', '1']);
     const first = spawn(python, args, { stdio: 'ignore' });
     const exited = new Promise<NodeJS.Signals | null>((resolve) => first.on('exit', (_, signal) => resolve(signal)));

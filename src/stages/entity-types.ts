@@ -32,6 +32,11 @@ export class EntityTypes {
     return Object.keys(mapping).find((label) => mapping[label] === type) ?? type;
   }
 
+  /** A corpus's own labels → canonical types, as the file maps them; undefined for an unknown corpus. */
+  corpusLabels(corpus: string): Record<string, string> | undefined {
+    return this.file.corpora[corpus];
+  }
+
   category(type: string): string {
     const entry = this.file.types[this.canonical(type)];
     return entry!.category;

@@ -7,7 +7,7 @@ import type { Corpus } from '../../src/domain/types.js';
 import { loadTokenizer, stopTokenIds } from '../../src/inference/onnx/chat-model.js';
 import { mulberry32 } from '../../src/seeded-random.js';
 import { loadPromptTemplate } from '../../src/stages/build-prompt.js';
-import { projectPath, readJson } from '../../src/project.js';
+import { EntityTypes } from '../../src/stages/entity-types.js';
 import type { Recipe, RecipeCorpus, SplitSource } from './recipe.js';
 import { corpusConversations, sample, tokeniseConversation, type TokenisedConversation } from './training-conversations.js';
 
@@ -36,14 +36,14 @@ export async function buildDataset(recipe: Recipe, modelDir: string, outDir: str
   const tokenizer = await loadTokenizer(modelDir);
   const stops = stopTokenIds(modelDir);
   const baseTemplate = loadPromptTemplate(recipe.template);
-  const labelMaps = readJson<{ corpora: Record<string, Record<string, string>> }>(projectPath('config', 'entity-types.json')).corpora;
+  const entityTypes = EntityTypes.load();
   const random = mulberry32(recipe.seed);
   const stats: SplitStats[] = [];
   const lines = { train: [] as string[], devel: [] as string[] };
   const guidelines: Record<string, string[]> = {};
 
   for (const spec of recipe.corpora) {
-    const labels = labelMaps[spec.labels];
+    const labels = entityTypes.corpusLabels(spec.labels);
     if (!labels) throw new Error(`recipe ${recipe.name}: config/entity-types.json has no corpus "${spec.labels}"`);
     const types = [...new Set(Object.values(labels))];
     guidelines[spec.name] = types;

@@ -2,7 +2,7 @@
 // own prompt code → the Python trainer (PyTorch, transformers, peft) → a PEFT adapter.
 import { copyFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { choice, integer, parseCommandLine, text, UsageError } from '../../src/cli/options.js';
 import { BASE_MODEL_GGUF, ensureBaseModel } from '../default-model/default-model.js';
 import { stopTokenIds } from '../../src/inference/onnx/chat-model.js';
@@ -77,7 +77,7 @@ async function resolveBase(spec: string, log: (line: string) => void): Promise<{
   if (spec === 'default') return { source: BASE_MODEL_GGUF, modelDir: await ensureBaseModel({ log }) };
   const source = resolve(spec);
   if (!existsSync(source)) throw new UsageError(`no such base model: ${spec}`);
-  const modelDir = projectPath('.cache', 'models', `base-${source.split('/').pop()!.replace(/\.gguf$/, '')}`);
+  const modelDir = projectPath('.cache', 'models', `base-${basename(source, '.gguf')}`);
   if (!(await isImported(source, modelDir))) await importModel(source, modelDir);
   return { source, modelDir };
 }
