@@ -134,15 +134,15 @@ describe('constrained picker over the Qwen vocabulary', () => {
   test('a valid answer the model prefers comes out unchanged, with no override', () => {
     const grammar = new AnswerGrammar('Answer: ', SENTENCE);
     const target = [...encode('Answer: ["Jurkat cells", "\\"resting\\""]'), IM_END];
-    const picker = new ConstrainedPicker(vocabulary, [grammar], STOP);
-    const picked = target.map((token, step) => picker.pick(0, logitsFavouring([token], step), 0, VOCAB).token);
+    const picker = new ConstrainedPicker(vocabulary, grammar, STOP);
+    const picked = target.map((token, step) => picker.pick(logitsFavouring([token], step), 0, VOCAB).token);
     assert.deepEqual(picked, target);
     assert.equal(picker.overrides, 0);
   });
 
   test('an invalid argmax is replaced by the best allowed token, as a full search of the vocabulary finds it', () => {
     const grammar = new AnswerGrammar('Answer: ', SENTENCE);
-    const picker = new ConstrainedPicker(vocabulary, [grammar], STOP);
+    const picker = new ConstrainedPicker(vocabulary, grammar, STOP);
     // The model wants `Answer: ["BCL7"]`: valid up to "BCL", then not.
     const wanted = [...encode('Answer: ["BCL7", "T cells"]'), IM_END];
     let state = grammar.start;
@@ -150,7 +150,7 @@ describe('constrained picker over the Qwen vocabulary', () => {
     for (let step = 0; step < 24 && state.kind !== 'done'; step++) {
       const logits = logitsFavouring(wanted.slice(step, step + 1), 1000 + step);
       const expected = bestAllowedByBruteForce(grammar, state, logits);
-      const { token } = picker.pick(0, logits, 0, VOCAB);
+      const { token } = picker.pick(logits, 0, VOCAB);
       assert.equal(token, expected, `step ${step}`);
       chosen.push(token);
       state = grammar.run(state, vocabulary.bytes(token) ?? new Uint8Array())!;
@@ -160,15 +160,27 @@ describe('constrained picker over the Qwen vocabulary', () => {
     assert.match(raw, /^Answer: \["BCL/);
   });
 
+  test("the draft spells the rest of the answer prefix in longest-match tokens, and nothing once it is spelt", () => {
+    const grammar = new AnswerGrammar('Answer: ', SENTENCE);
+    const picker = new ConstrainedPicker(vocabulary, grammar, STOP);
+    const draft = picker.draft();
+    assert.equal(tokenizer.decode(draft), 'Answer: [');
+    for (const token of draft) picker.pick(logitsFavouring([token], token), 0, VOCAB);
+    assert.deepEqual(picker.draft(), []);
+    assert.equal(picker.closed, false);
+    picker.pick(logitsFavouring(encode(']'), 5), 0, VOCAB);
+    assert.equal(picker.closed, true, 'after the closing bracket only the end of turn may follow');
+  });
+
   test('whatever the logits, constrained answers decode cleanly and every mention grounds', () => {
     const sentences = [SENTENCE, 'Activation of the CD28 surface receptor provides a major costimulatory signal .', 'x'];
     for (const [i, text] of sentences.entries()) {
       for (const prefix of ['Answer: ', '']) {
         const grammar = new AnswerGrammar(prefix, text);
-        const picker = new ConstrainedPicker(vocabulary, [grammar], STOP);
+        const picker = new ConstrainedPicker(vocabulary, grammar, STOP);
         const tokens: number[] = [];
         for (let step = 0; step < 40; step++) {
-          const { token } = picker.pick(0, logitsFavouring([], 77 * i + step), 0, VOCAB);
+          const { token } = picker.pick(logitsFavouring([], 77 * i + step), 0, VOCAB);
           if (STOP.includes(token)) break;
           tokens.push(token);
         }

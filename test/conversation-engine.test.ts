@@ -6,7 +6,9 @@ import { after, before, describe, test } from 'node:test';
 import type { PromptTemplate } from '../src/domain/prompt-template.js';
 import type { Query } from '../src/domain/types.js';
 import { ChatModel } from '../src/inference/onnx/chat-model.js';
-import { ConversationEngine, type AnsweredBatch, type InferenceMode } from '../src/inference/onnx/conversation-engine.js';
+import { ConversationEngine, type AnsweredBatch, type EngineOptions } from '../src/inference/onnx/conversation-engine.js';
+import { ALL_FEATURES, type EngineFeatures } from '../src/inference/onnx/generation-scheduler.js';
+import { KvCache } from '../src/inference/onnx/kv-cache.js';
 import { conversationFor, loadPromptTemplate } from '../src/stages/build-prompt.js';
 import { decodeAnswer } from '../src/stages/decode-answer.js';
 import { groundMentions } from '../src/stages/ground-mentions.js';
@@ -27,20 +29,27 @@ const queriesOf = (texts: string[], types = TYPES): Query[] =>
   texts.map((text, i) => ({ sentence: { docId: `d${i}`, index: 0, start: 0, end: text.length, text }, types }));
 const raws = (batch: AnsweredBatch) => batch.answers.map((answers) => answers.map((a) => a.raw));
 
+/** Every prompt fed in full, one token per pass, the batch in lockstep: the reference. */
+const NAIVE: EngineFeatures = { reuse: false, prefixCache: false, jumpForward: false, stepBatching: false, lastLogitsOnly: false };
+/** The engine before the prefix cache, jump-forward and step-level batching. */
+const REUSE_ONLY: EngineFeatures = { ...NAIVE, reuse: true };
+const ENGINE_OPTIONS: EngineOptions = { prefillChunkTokens: 512, maxRows: 16, prefixCacheBytes: 64 * 2 ** 20 };
+
 let model: ChatModel;
-let engine: ConversationEngine;
 const runs = new Map<string, Promise<AnsweredBatch>>();
 
-/** Each configuration runs once; tests share the results. */
-function run(template: PromptTemplate, inferenceMode: InferenceMode, constrained: boolean, texts = TEXTS): Promise<AnsweredBatch> {
-  const key = JSON.stringify([template.name, inferenceMode, constrained, texts]);
-  if (!runs.has(key)) runs.set(key, engine.answer(queriesOf(texts), { template, inferenceMode, constrained, maxNewTokens: 8 }));
+/** A fresh engine (an empty prefix cache) per configuration; each runs once and tests share the results. */
+function run(template: PromptTemplate, features: EngineFeatures, constrained: boolean, texts = TEXTS): Promise<AnsweredBatch> {
+  const key = JSON.stringify([template.name, features, constrained, texts]);
+  if (!runs.has(key)) runs.set(key, answer(new ConversationEngine(model, ENGINE_OPTIONS), template, features, constrained, texts));
   return runs.get(key)!;
 }
 
+const answer = (engine: ConversationEngine, template: PromptTemplate, features: EngineFeatures, constrained: boolean, texts = TEXTS) =>
+  engine.answer(queriesOf(texts), { template, features, constrained, maxNewTokens: 8 });
+
 before(async () => {
   model = await ChatModel.load({ modelDir: await testModelDir(), intraOpNumThreads: 1 });
-  engine = new ConversationEngine(model, 512);
 });
 after(() => model?.close());
 
@@ -59,7 +68,7 @@ for (const constrained of [false, true]) {
   const label = constrained ? 'constrained' : 'unconstrained';
 
   test(`multi-turn reuse answers exactly as naive and feeds only what the cache lacks (${label})`, async () => {
-    const [naive, reuse] = await Promise.all([run(convTerm, 'naive', constrained), run(convTerm, 'reuse', constrained)]);
+    const [naive, reuse] = await Promise.all([run(convTerm, NAIVE, constrained), run(convTerm, REUSE_ONLY, constrained)]);
     assertSameAnswers(reuse, naive);
     // Naive renders every turn in full: the same count, worked out here from its answers.
     const fullPrompts = raws(naive).flatMap((answers, i) =>
@@ -72,27 +81,75 @@ for (const constrained of [false, true]) {
     assert.ok(reuse.stats.promptTokens < total / 2, `${reuse.stats.promptTokens} of ${total} fed`);
   });
 
-  test(`independent prompts share their prefix and answer exactly as naive (${label})`, async () => {
-    const [naive, reuse] = await Promise.all([run(universalNer, 'naive', constrained), run(universalNer, 'reuse', constrained)]);
-    assertSameAnswers(reuse, naive);
-    assert.ok(reuse.stats.promptTokens < naive.stats.promptTokens / 2);
-    // Per sentence: the shared prefix once, then each type's own tail.
-    assert.ok(reuse.stats.cachedPromptTokens > 4 * reuse.stats.promptTokens / 2);
+  test(`every speed-up together answers exactly as naive, in both templates (${label})`, async () => {
+    for (const template of [convTerm, universalNer]) {
+      const [naive, all] = await Promise.all([run(template, NAIVE, constrained), run(template, ALL_FEATURES, constrained)]);
+      assertSameAnswers(all, naive);
+      assert.ok(all.stats.promptTokens < naive.stats.promptTokens / 2, `${template.name}: ${all.stats.promptTokens} fed`);
+      assert.ok(all.stats.prefixCacheTokens > 0, `${template.name}: the sentences' shared prefix is fed once`);
+    }
   });
 
   test(`a batch answers exactly as its sentences one by one (${label})`, async () => {
     for (const template of [convTerm, universalNer]) {
-      const batch = await run(template, 'reuse', constrained);
+      const batch = await run(template, ALL_FEATURES, constrained);
       for (const [i, text] of TEXTS.entries()) {
-        assert.deepEqual(raws(await run(template, 'reuse', constrained, [text])), [raws(batch)[i]], `${template.name} ${i}`);
+        assert.deepEqual(raws(await run(template, ALL_FEATURES, constrained, [text])), [raws(batch)[i]], `${template.name} ${i}`);
       }
     }
   });
 }
 
+test('prefix-cache hits answer exactly as misses, batch and single, in both templates', async () => {
+  for (const template of [convTerm, universalNer]) {
+    const engine = new ConversationEngine(model, ENGINE_OPTIONS);
+    const naive = await run(template, NAIVE, true);
+    const first = await answer(engine, template, ALL_FEATURES, true);
+    // The same sentences again, then each alone: now their whole first prompts are cached.
+    const again = await answer(engine, template, ALL_FEATURES, true);
+    assert.ok(again.stats.prefixCacheTokens > first.stats.prefixCacheTokens, `${template.name}: hits the second time`);
+    assertSameAnswers(first, naive);
+    assertSameAnswers(again, naive);
+    for (const [i, text] of TEXTS.entries()) {
+      assert.deepEqual(raws(await answer(engine, template, ALL_FEATURES, true, [text])), [raws(naive)[i]], `${template.name} ${i}`);
+    }
+  }
+});
+
+test('a prefix cache bounded to about one prompt evicts and stays exact', async () => {
+  const prompt = model.encode(conversationFor(convTerm, TEXTS[0]!, TYPES, [])).length;
+  const engine = new ConversationEngine(model, { ...ENGINE_OPTIONS, prefixCacheBytes: 1.5 * prompt * KvCache.bytesPerToken(model.layout) });
+  for (let round = 0; round < 2; round++) assertSameAnswers(await answer(engine, convTerm, ALL_FEATURES, true), await run(convTerm, NAIVE, true));
+  const { stats, bytes, maxBytes } = engine.scheduler.prefixes;
+  assert.ok(stats.evictions > 0, 'entries were evicted');
+  assert.ok(stats.hits > 0, 'and some were still hit');
+  assert.ok(bytes <= maxBytes);
+});
+
+test('jump-forward answers equal step-by-step constrained answers', async () => {
+  const stepByStep = { ...ALL_FEATURES, jumpForward: false };
+  for (const template of [convTerm, universalNer]) {
+    const [jumped, stepped] = await Promise.all([run(template, ALL_FEATURES, true), run(template, stepByStep, true)]);
+    assertSameAnswers(jumped, stepped);
+    assert.ok(jumped.stats.acceptedDraftTokens > 0, `${template.name}: drafts were kept`);
+  }
+});
+
+test('a conversation that joins a running batch gets the same answers as alone', async () => {
+  // Room for two conversations: the third joins when one leaves, while the other is mid-turn.
+  const engine = new ConversationEngine(model, { ...ENGINE_OPTIONS, maxRows: 2 });
+  const early = answer(engine, convTerm, ALL_FEATURES, true, TEXTS.slice(0, 2));
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  const late = answer(engine, convTerm, ALL_FEATURES, true, TEXTS.slice(2));
+  const joined = [...raws(await early), ...raws(await late)];
+  for (const [i, text] of TEXTS.entries()) {
+    assert.deepEqual([joined[i]], raws(await run(convTerm, NAIVE, true, [text])), `sentence ${i}`);
+  }
+});
+
 test('constrained answers decode cleanly, every mention grounds and has a confidence', async () => {
   for (const template of [convTerm, universalNer]) {
-    const batch = await run(template, 'reuse', true);
+    const batch = await run(template, ALL_FEATURES, true);
     let mentions = 0;
     batch.answers.forEach((answers, i) => {
       const sentence = queriesOf(TEXTS)[i]!.sentence;
@@ -146,10 +203,10 @@ describe('a model that answers validly', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  const answer = (text: string, constrained: boolean) =>
-    new ConversationEngine(scripted, 512).answer(queriesOf([text], ['protein', 'dna']), {
+  const answer = (text: string, constrained: boolean, features = ALL_FEATURES) =>
+    new ConversationEngine(scripted, ENGINE_OPTIONS).answer(queriesOf([text], ['protein', 'dna']), {
       template: convTerm,
-      inferenceMode: 'reuse',
+      features,
       constrained,
       maxNewTokens: 12,
     });
@@ -160,6 +217,17 @@ describe('a model that answers validly', () => {
     assert.deepEqual(raws(constrained), raws(free));
     assert.equal(constrained.stats.constraintOverrides, 0);
     assert.ok(constrained.answers[0]![0]!.confidences!.BCL6! > 0.99);
+  });
+
+  test('jump-forward feeds the forced answer prefix with the prompt and ends the turn at the closing bracket', async () => {
+    const [jumped, stepped] = await Promise.all([
+      answer(TEXTS[1]!, true),
+      answer(TEXTS[1]!, true, { ...ALL_FEATURES, jumpForward: false }),
+    ]);
+    assert.deepEqual(raws(jumped), raws(stepped));
+    // `Answer` and `:` come with each prompt's pass; the end of turn needs no pass at all.
+    assert.ok(jumped.stats.acceptedDraftTokens >= 4, `${jumped.stats.acceptedDraftTokens} draft tokens kept`);
+    assert.ok(jumped.stats.forwardPasses < stepped.stats.forwardPasses, `${jumped.stats.forwardPasses} vs ${stepped.stats.forwardPasses} passes`);
   });
 
   test('naming what is not in the sentence, it is overridden into an answer that grounds', async () => {

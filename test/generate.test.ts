@@ -20,11 +20,10 @@ import {
   type DecoderConfig,
   type WeightSource,
 } from '../tools/model-builder/index.js';
-import { createSession, decoderLayout } from '../src/inference/onnx/decoder-session.js';
-import { Forward, generateFrom, type GenerateOptions } from '../src/inference/onnx/generate.js';
-import { KvCache } from '../src/inference/onnx/kv-cache.js';
+import { createSession } from '../src/inference/onnx/decoder-session.js';
+import { ALL_FEATURES } from '../src/inference/onnx/generation-scheduler.js';
 import { greedyPicker, type TokenPicker } from '../src/inference/onnx/token-picker.js';
-import { generate, generateWithoutCache } from './support/generation.js';
+import { generate, generateWithoutCache, type GenerateOptions } from './support/generation.js';
 
 const BUILD_SCRIPT = fileURLToPath(new URL('../../scripts/build-test-model.mjs', import.meta.url));
 const IM_END = 151645;
@@ -164,25 +163,27 @@ describe('greedy generation', () => {
   test('rows that finish early leave the batch without changing the rows still generating', async () => {
     const eight = [...prompts, ...prompts.map((p) => p.slice(2))];
     // Rows 0-4 end the turn after two tokens, so the 8-row batch is compacted to the 3 still going.
-    const picks = new Map<number, number>();
-    const picker: TokenPicker = {
-      pick(row, logits, offset, vocab) {
-        picks.set(row, (picks.get(row) ?? 0) + 1);
-        return row < 5 && picks.get(row)! > 2 ? { token: IM_END, probability: 1 } : greedyPicker.pick(row, logits, offset, vocab);
-      },
+    const endsEarly = (row: number): TokenPicker => {
+      let picks = 0;
+      return { ...greedyPicker, pick: (logits, offset, vocab) =>
+        row < 5 && ++picks > 2 ? { token: IM_END, probability: 1 } : greedyPicker.pick(logits, offset, vocab) };
     };
-    const batch = KvCache.empty(decoderLayout(session), eight.length);
-    const rows = await generateFrom(new Forward(session, ENDOFTEXT), batch, eight, { ...OPTIONS, picker });
+    const { rows } = await generate(session, eight, { ...OPTIONS, picker: endsEarly });
     for (const [row, prompt] of eight.entries()) {
       const alone = (await generate(session, [prompt], OPTIONS)).rows[0]!.tokens;
-      const expected = row < 5 ? alone.slice(0, 2) : alone;
-      assert.deepEqual(rows[row]!.tokens, expected, `row ${row}`);
-      // Each row's cache holds what it was fed: the prompt and its tokens, but not a last one cut by the length bound.
-      const { cache, row: at } = rows[row]!.cache;
-      const fed = rows[row]!.finishReason === 'stop' ? expected : expected.slice(0, -1);
-      assert.deepEqual(cache.tokens[at], [...prompt, ...fed], `row ${row} cache`);
+      assert.deepEqual(rows[row]!.tokens, row < 5 ? alone.slice(0, 2) : alone, `row ${row}`);
     }
-    assert.notEqual(rows[7]!.cache.cache, batch, 'the batch was compacted');
+  });
+
+  test('a sequence that joins a running batch gets the same tokens as alone', async () => {
+    // Room for two rows: the other prompts join, one by one, as rows finish, with steps still running.
+    const joined = await generate(session, prompts, { ...OPTIONS, maxRows: 2 });
+    const lockstep = await generate(session, prompts, { ...OPTIONS, features: { ...ALL_FEATURES, stepBatching: false } });
+    for (const [row, prompt] of prompts.entries()) {
+      const alone = (await generate(session, [prompt], OPTIONS)).rows[0]!;
+      assert.deepEqual(joined.rows[row]!.tokens, alone.tokens, `row ${row}, joined`);
+      assert.deepEqual(lockstep.rows[row]!.tokens, alone.tokens, `row ${row}, lockstep`);
+    }
   });
 });
 

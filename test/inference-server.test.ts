@@ -1,4 +1,5 @@
 // The inference server over real HTTP with real ONNX sessions (the generated test model).
+import { ALL_FEATURES } from '../src/inference/onnx/generation-scheduler.js';
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Query } from '../src/domain/types.js';
@@ -26,7 +27,7 @@ async function serve(overrides: Partial<ServeConfig> = {}): Promise<{ server: In
   const server = await InferenceServer.start({
     model: modelDir, host: '127.0.0.1', port: 0, executionProvider: 'cpu', inferenceWorkers: 1,
     batchSize: 8, batchWaitMs: 5, maxQueued: 64, maxQueuedPerClient: 32, queueTimeoutMs: 30_000,
-    maxBodyBytes: 64 * 1024, answers: { inferenceMode: 'reuse', constrained: false, maxNewTokens: MAX_NEW_TOKENS },
+    maxBodyBytes: 64 * 1024, answers: { features: ALL_FEATURES, constrained: false, maxNewTokens: MAX_NEW_TOKENS },
     maxCompletionTokens: 32, ...overrides,
   });
   return { server, url: (path) => `http://127.0.0.1:${server.port}${path}` };

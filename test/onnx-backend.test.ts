@@ -4,7 +4,8 @@ import type { Answer, Document, Query } from '../src/domain/types.js';
 import { createBackend } from '../src/inference/create-backend.js';
 import type { ModelBackend } from '../src/inference/model-backend.js';
 import { InferencePool } from '../src/inference/onnx/inference-pool.js';
-import { DEFAULT_ENGINE_OPTIONS, OnnxBackend } from '../src/inference/onnx/onnx-backend.js';
+import { ALL_FEATURES } from '../src/inference/onnx/generation-scheduler.js';
+import { OnnxBackend } from '../src/inference/onnx/onnx-backend.js';
 import { Annotator } from '../src/pipeline/annotator.js';
 import { queryBatcher } from '../src/inference/query-batcher.js';
 import { loadPromptTemplate } from '../src/stages/build-prompt.js';
@@ -34,8 +35,8 @@ test('the ONNX backend answers through its worker pool; naive and reuse agree, a
   const pool = await InferencePool.start({ modelDir: await testModelDir(), workers: 1, intraOpNumThreads: 1 });
   try {
     const settings = { template, constrained: false, maxNewTokens: 6 };
-    const naive = new OnnxBackend(pool, { ...settings, inferenceMode: 'naive' });
-    const reuse = new OnnxBackend(pool, { ...settings, inferenceMode: 'reuse' });
+    const naive = new OnnxBackend(pool, { ...settings, features: { ...ALL_FEATURES, reuse: false, prefixCache: false } });
+    const reuse = new OnnxBackend(pool, { ...settings, features: { ...ALL_FEATURES, prefixCache: false } });
     const raws = (answers: Answer[][]) => answers.map((a) => a.map((x) => x.raw));
     assert.deepEqual(raws(await reuse.answer(queries)), raws(await naive.answer(queries)));
     const [n, r] = [naive.stats(), reuse.stats()];
@@ -53,7 +54,7 @@ test('by default a model directory gets constrained, cache-reusing inference, an
   const backend = await createBackend(await testModelDir(), { template, entityTypes, engine: { workers: 1, maxNewTokens: 12 } });
   try {
     assert.ok(backend instanceof OnnxBackend);
-    assert.equal(backend.settings.inferenceMode, DEFAULT_ENGINE_OPTIONS.inferenceMode);
+    assert.deepEqual(backend.settings.features, ALL_FEATURES);
     assert.equal(backend.settings.constrained, true);
     const annotated = await annotator(backend).annotate(document);
     assert.equal(annotated.invalid_answer_count, 0);

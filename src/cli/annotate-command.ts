@@ -6,8 +6,6 @@ import { CORPUS_FORMATS, readCorpus } from '../corpora/index.js';
 import type { AnnotatedDocument, Document } from '../domain/types.js';
 import { createBackend } from '../inference/create-backend.js';
 import { modelGuidelines } from '../inference/model-guidelines.js';
-import { INFERENCE_MODES } from '../inference/onnx/conversation-engine.js';
-import { DEFAULT_ENGINE_OPTIONS } from '../inference/onnx/onnx-backend.js';
 import { Annotator } from '../pipeline/annotator.js';
 import { conceptLinker } from '../pipeline/concept-lexicons.js';
 import { queryBatcher } from '../inference/query-batcher.js';
@@ -15,7 +13,7 @@ import { PIPELINE_VERSION, projectPath } from '../project.js';
 import { loadPromptTemplate, withGuidelines } from '../stages/build-prompt.js';
 import { DEFAULT_LINK_THRESHOLD } from '../stages/concepts/concept-linker.js';
 import { EntityTypes } from '../stages/entity-types.js';
-import { BATCHING, ENGINE, inferenceWorkers, maxNewTokens } from './common-options.js';
+import { BATCHING, ENGINE, engineFeatures, inferenceWorkers, maxNewTokens } from './common-options.js';
 import { choice, fraction, list, parseCommandLine, text, toggle, UsageError } from './options.js';
 import { ProgressBar } from './progress.js';
 
@@ -38,8 +36,6 @@ const OPTIONS = {
   ...BATCHING,
   'inference-workers': inferenceWorkers(),
   'max-new-tokens': maxNewTokens(),
-  'inference-mode': choice(INFERENCE_MODES, 'reuse: feed only what the KV cache lacks; naive: every turn from scratch',
-    DEFAULT_ENGINE_OPTIONS.inferenceMode),
   unconstrained: toggle('let answers be any text (default: a JSON list of strings from the sentence)'),
   ...ENGINE,
 };
@@ -68,7 +64,7 @@ export async function annotateCommand(argv: string[]): Promise<void> {
     engine: {
       workers,
       maxNewTokens: o['max-new-tokens'],
-      inferenceMode: o['inference-mode'],
+      features: engineFeatures(o['engine-off']),
       constrained: !o.unconstrained,
       dtype: o.dtype,
       executionProvider: o['execution-provider'],
@@ -78,8 +74,8 @@ export async function annotateCommand(argv: string[]): Promise<void> {
     const batcher = queryBatcher(backend, {
       batchSize: o['batch-size'],
       batchWaitMs: o['batch-wait-ms'],
-      // A batch in flight per worker keeps every worker busy.
-      concurrency: workers,
+      // Two batches in flight per worker: one joins the worker's running batch as the other drains.
+      concurrency: 2 * workers,
     });
     const annotator = new Annotator({
       batcher,

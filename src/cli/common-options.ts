@@ -1,9 +1,10 @@
 // Options that several commands share, each defined once: how local inference runs and how the
 // worker side batches sentences.
 import { EXECUTION_PROVIDERS, MODEL_DTYPES } from '../inference/onnx/decoder-session.js';
+import { ALL_FEATURES, type EngineFeatures } from '../inference/onnx/generation-scheduler.js';
 import { defaultWorkerCount } from '../inference/onnx/inference-pool.js';
 import { DEFAULT_ENGINE_OPTIONS } from '../inference/onnx/onnx-backend.js';
-import { choice, integer } from './options.js';
+import { choice, integer, list, oneOf } from './options.js';
 
 /** How a worker or `annotate` pools sentences into inference batches. */
 export const BATCHING = {
@@ -19,7 +20,24 @@ export const inferenceWorkers = (fallback?: number) => fallback === undefined
   ? integer('inference worker threads, one batch each', defaultWorkerCount(), { shown: 'one per core, up to 4' })
   : integer('inference worker threads, one batch each', fallback);
 
+/** The engine's speed-ups by their command-line names. */
+const FEATURE_FLAGS: Record<string, keyof EngineFeatures> = {
+  reuse: 'reuse',
+  'prefix-cache': 'prefixCache',
+  'jump-forward': 'jumpForward',
+  'step-batching': 'stepBatching',
+  'last-logits-only': 'lastLogitsOnly',
+};
+
+/** Every speed-up but those named (all are exact; switching one off measures what it adds). */
+export function engineFeatures(off: readonly string[]): EngineFeatures {
+  const features = { ...ALL_FEATURES };
+  for (const name of off) features[FEATURE_FLAGS[oneOf(name, Object.keys(FEATURE_FLAGS), '--engine-off')]!] = false;
+  return features;
+}
+
 export const ENGINE = {
+  'engine-off': list('LIST', `engine speed-ups to switch off: ${Object.keys(FEATURE_FLAGS).join(', ')} (reuse off is the naive way)`, []),
   dtype: choice(MODEL_DTYPES, 'which weights under onnx/ to load', 'fp32'),
   'execution-provider': choice(EXECUTION_PROVIDERS, 'cuda needs the CUDA install (docs/deployment.md)', 'cpu'),
 };

@@ -1,8 +1,7 @@
 // `bioner-stream serve`: the inference server (src/serving). Every flag also reads BIONER_<FLAG>.
-import { DEFAULT_ENGINE_OPTIONS } from '../inference/onnx/onnx-backend.js';
 import { CLIENT_HEADER } from '../inference/remote/answer-protocol.js';
 import { InferenceServer, type ServeConfig } from '../serving/inference-server.js';
-import { ENGINE, inferenceWorkers, maxNewTokens } from './common-options.js';
+import { ENGINE, engineFeatures, inferenceWorkers, maxNewTokens } from './common-options.js';
 import { choice, integer, parseCommandLine, text } from './options.js';
 import { onShutdown, untilShutdown } from './shutdown.js';
 
@@ -50,7 +49,7 @@ export function serveConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     queueTimeoutMs: o['queue-timeout-ms'],
     maxBodyBytes: o['max-body-bytes'],
     ...(o['inference-token'] ? { token: o['inference-token'] } : {}),
-    answers: { inferenceMode: DEFAULT_ENGINE_OPTIONS.inferenceMode, constrained: o.constrained === 'true', maxNewTokens: o['max-new-tokens'] },
+    answers: { features: engineFeatures(o['engine-off']), constrained: o.constrained === 'true', maxNewTokens: o['max-new-tokens'] },
     maxCompletionTokens: o['max-completion-tokens'],
     shutdownTimeoutMs: o['shutdown-timeout-ms'],
   };

@@ -49,7 +49,8 @@ export function jobScheduler(pool: InferencePool, metrics: ServerMetrics, option
   const scheduler = new BatchScheduler<Job, JobResult>({
     run,
     keyOf: (job) => (job.kind === 'answer' ? `answer\0${job.templateKey}\0${typesKey(job.query.types)}` : `chat\0${job.maxTokens}`),
-    concurrency: pool.size,
+    // Two batches in flight per worker: one joins the worker's running batch as the other drains.
+    concurrency: 2 * pool.size,
     // One client's bad chat or query must not fail the other clients' requests in its batch.
     isolateFailures: () => true,
     ...batching,

@@ -1,42 +1,74 @@
-// Greedy generation from plain prompts, as the tests drive it: through the runtime's KV-cached
-// loop (`generate`), and the reference it is checked against (`generateWithoutCache`), which
-// feeds the whole sequence again from an empty cache at every step, so no cached key or value
-// is ever reused.
+// Greedy generation from plain prompts, as the tests drive it: through the runtime's generation
+// scheduler (`generate`), and the reference it is checked against (`generateWithoutCache`),
+// which feeds the whole sequence again from an empty cache at every step, so no cached key or
+// value is ever reused.
 import type { InferenceSession } from 'onnxruntime-node';
 import { decoderLayout } from '../../src/inference/onnx/decoder-session.js';
-import { Forward, generateFrom, type GeneratedRow, type GenerateOptions } from '../../src/inference/onnx/generate.js';
+import { Forward, logitsOffset } from '../../src/inference/onnx/forward.js';
+import {
+  ALL_FEATURES,
+  GenerationScheduler,
+  type EngineFeatures,
+  type GeneratedTurn,
+  type RunStats,
+  type Sequence,
+} from '../../src/inference/onnx/generation-scheduler.js';
 import { KvCache } from '../../src/inference/onnx/kv-cache.js';
-import { greedyPicker } from '../../src/inference/onnx/token-picker.js';
+import { greedyPicker, type TokenPicker } from '../../src/inference/onnx/token-picker.js';
+
+export interface GenerateOptions {
+  maxNewTokens: number;
+  stopTokenIds: number[];
+  padTokenId: number;
+  /** The picker of each prompt's turn (default greedy). */
+  picker?: (row: number) => TokenPicker;
+  features?: EngineFeatures;
+  maxRows?: number;
+}
 
 export interface GenerationResult {
-  rows: GeneratedRow[];
+  rows: GeneratedTurn[];
   /** Real (non-padding) prompt tokens fed to the model. */
   promptTokens: number;
   /** Tokens returned across all rows (stop tokens excluded). */
   generatedTokens: number;
+  stats?: RunStats;
 }
 
 type Generation = (session: InferenceSession, prompts: readonly (readonly number[])[], options: GenerateOptions) => Promise<GenerationResult>;
 
-/** A batched prefill of the prompts, then one token per row per step. */
+/** Each prompt as a one-turn sequence of the scheduler. */
 export const generate: Generation = async (session, prompts, options) => {
   const forward = new Forward(session, options.padTokenId);
-  const rows = await generateFrom(forward, KvCache.empty(decoderLayout(session), prompts.length), prompts, options);
-  return summarise(prompts, rows.map(({ tokens, probabilities, finishReason }) => ({ tokens, probabilities, finishReason })));
+  const scheduler = new GenerationScheduler(forward, decoderLayout(session), options.stopTokenIds, {
+    maxRows: options.maxRows ?? prompts.length,
+    prefixCacheBytes: 64 * 2 ** 20,
+  });
+  const turns: (GeneratedTurn | null)[] = prompts.map(() => null);
+  const sequences: Sequence[] = prompts.map((prompt, row) => ({
+    nextTurn: (previous) => {
+      if (previous) {
+        turns[row] = previous;
+        return null;
+      }
+      return { prompt: [...prompt], picker: options.picker?.(row) ?? greedyPicker, maxNewTokens: options.maxNewTokens };
+    },
+  }));
+  const stats = await scheduler.run(sequences, options.features ?? ALL_FEATURES);
+  return { ...summarise(prompts, turns as GeneratedTurn[]), stats };
 };
 
 export const generateWithoutCache: Generation = async (session, prompts, options) => {
   const forward = new Forward(session, options.padTokenId);
   const stopTokens = new Set(options.stopTokenIds);
-  const rows: GeneratedRow[] = prompts.map(() => ({ tokens: [], probabilities: [], finishReason: 'length' }));
+  const rows: GeneratedTurn[] = prompts.map(() => ({ tokens: [], probabilities: [], finishReason: 'length' }));
   for (let step = 0; step < options.maxNewTokens; step++) {
     const open = rows.flatMap((row, i) => (row.finishReason === 'length' ? [i] : []));
     if (open.length === 0) break;
     const logits = await forward.prefill(KvCache.empty(decoderLayout(session), open.length),
-      open.map((i) => [...prompts[i]!, ...rows[i]!.tokens]));
-    const [, width, vocab] = logits.dims as [number, number, number];
+      open.map((i) => [...prompts[i]!, ...rows[i]!.tokens]), 1);
     open.forEach((i, b) => {
-      const { token, probability } = greedyPicker.pick(i, logits.data as Float32Array, (b * width + width - 1) * vocab, vocab);
+      const { token, probability } = greedyPicker.pick(logits.data, logitsOffset(logits, b, 0), logits.vocab);
       if (stopTokens.has(token)) {
         rows[i]!.finishReason = 'stop';
       } else {
@@ -48,7 +80,7 @@ export const generateWithoutCache: Generation = async (session, prompts, options
   return summarise(prompts, rows);
 };
 
-function summarise(prompts: readonly (readonly number[])[], rows: GeneratedRow[]): GenerationResult {
+function summarise(prompts: readonly (readonly number[])[], rows: GeneratedTurn[]): GenerationResult {
   return {
     rows,
     promptTokens: prompts.reduce((n, p) => n + p.length, 0),

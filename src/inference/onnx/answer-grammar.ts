@@ -86,6 +86,11 @@ export class AnswerGrammar {
     return current;
   }
 
+  /** The bytes that must follow `state` whatever comes after them (the rest of the answer prefix). */
+  forcedBytes(state: GrammarState): Uint8Array {
+    return state.kind === 'prefix' ? this.literal.subarray(state.at) : new Uint8Array(0);
+  }
+
   /** Bytes worth trying after `state` (a superset of the allowed ones; `step` decides). */
   nextBytes(state: GrammarState): number[] {
     switch (state.kind) {

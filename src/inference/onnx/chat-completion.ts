@@ -1,11 +1,12 @@
 // Greedy completion of whole chats, for the server's OpenAI-compatible endpoint: each
-// conversation is rendered with the model's chat template and generated as one batch.
+// conversation is rendered with the model's chat template and run by the worker's generation
+// scheduler as a single turn.
 import type { ChatMessage } from '../../domain/types.js';
-import { noInference, type InferenceStats } from '../../observability/inference-stats.js';
+import type { InferenceStats } from '../../observability/inference-stats.js';
 import type { ChatModel } from './chat-model.js';
-import type { FinishReason } from './generate.js';
-import { Forward, generateFrom } from './generate.js';
-import { KvCache } from './kv-cache.js';
+import { inferenceStats } from './conversation-engine.js';
+import { ALL_FEATURES, type FinishReason, type GeneratedTurn, type GenerationScheduler, type Sequence } from './generation-scheduler.js';
+import { greedyPicker } from './token-picker.js';
 
 export interface Completion {
   text: string;
@@ -21,30 +22,31 @@ export interface CompletedBatch {
 
 export async function completeChats(
   model: ChatModel,
-  prefillChunkTokens: number,
+  scheduler: GenerationScheduler,
   conversations: readonly ChatMessage[][],
   maxNewTokens: number,
 ): Promise<CompletedBatch> {
-  const forward = new Forward(model.session, model.padTokenId, prefillChunkTokens);
-  const prompts = conversations.map((conversation) => model.encode(conversation));
-  const rows = await generateFrom(forward, KvCache.empty(model.layout, prompts.length), prompts, {
-    maxNewTokens,
-    stopTokenIds: model.stopTokenIds,
-    padTokenId: model.padTokenId,
-  });
-  const completions = rows.map((row, i) => ({
-    text: model.decode(row.tokens),
-    promptTokens: prompts[i]!.length,
-    generatedTokens: row.tokens.length,
-    finishReason: row.finishReason,
+  const chats = conversations.map((conversation) => new Chat(model.encode(conversation), maxNewTokens));
+  const run = await scheduler.run(chats, ALL_FEATURES);
+  const completions = chats.map(({ prompt, turn }) => ({
+    text: model.decode(turn!.tokens),
+    promptTokens: prompt.length,
+    generatedTokens: turn!.tokens.length,
+    finishReason: turn!.finishReason,
   }));
-  const stats: InferenceStats = {
-    ...noInference(),
-    batches: 1,
-    answers: completions.length,
-    promptTokens: completions.reduce((n, c) => n + c.promptTokens, 0),
-    generatedTokens: completions.reduce((n, c) => n + c.generatedTokens, 0),
-    forwardSeconds: forward.forwardMs / 1000,
-  };
-  return { completions, stats };
+  return { completions, stats: inferenceStats(run, completions.length) };
+}
+
+class Chat implements Sequence {
+  turn: GeneratedTurn | null = null;
+
+  constructor(
+    readonly prompt: number[],
+    private readonly maxNewTokens: number,
+  ) {}
+
+  nextTurn(previous: GeneratedTurn | null) {
+    this.turn = previous;
+    return previous ? null : { prompt: this.prompt, picker: greedyPicker, maxNewTokens: this.maxNewTokens };
+  }
 }

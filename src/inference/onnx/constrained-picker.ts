@@ -1,7 +1,8 @@
-// Constrained decoding: each row's answer must stay inside its AnswerGrammar. The argmax is
-// taken whenever the grammar allows it, so an answer that was valid anyway comes out
-// unchanged; otherwise the best allowed token is found by walking the byte-sorted vocabulary
-// along the bytes the grammar allows, which visits only tokens that fit (hundreds, not 150k).
+// Constrained decoding: an answer must stay inside its AnswerGrammar. The argmax is taken
+// whenever the grammar allows it, so an answer that was valid anyway comes out unchanged;
+// otherwise the best allowed token is found by walking the byte-sorted vocabulary along the
+// bytes the grammar allows, which visits only tokens that fit (hundreds, not 150k). Where the
+// grammar forces the next bytes (`Answer: [`), their longest-match tokens are the draft.
 import type { AnswerGrammar, GrammarState } from './answer-grammar.js';
 import { argmax } from './logits.js';
 import { probabilityOf, type PickedToken, type TokenPicker } from './token-picker.js';
@@ -15,28 +16,35 @@ interface Choice {
 export class ConstrainedPicker implements TokenPicker {
   /** Picks where the constraint replaced the model's argmax. */
   overrides = 0;
-  private readonly states: GrammarState[];
+  private state: GrammarState;
 
   constructor(
     private readonly vocabulary: Vocabulary,
-    /** One grammar per row: its sentence and the template's answer prefix. */
-    private readonly grammars: readonly AnswerGrammar[],
+    /** The turn's sentence and the template's answer prefix. */
+    private readonly grammar: AnswerGrammar,
     private readonly stopTokenIds: readonly number[],
   ) {
-    this.states = grammars.map((g) => g.start);
+    this.state = grammar.start;
   }
 
-  pick(row: number, logits: Float32Array, offset: number, vocab: number): PickedToken {
-    const grammar = this.grammars[row]!;
-    const state = this.states[row]!;
+  get closed(): boolean {
+    return this.state.kind === 'done';
+  }
+
+  pick(logits: Float32Array, offset: number, vocab: number): PickedToken {
+    const { grammar, state } = this;
     const best = argmax(logits, offset, vocab);
     let choice = this.advance(grammar, state, best);
     if (choice === null) {
       this.overrides++;
       choice = this.bestAllowed(grammar, state, logits, offset);
     }
-    this.states[row] = choice.state;
+    this.state = choice.state;
     return { token: choice.token, probability: probabilityOf(logits, offset, vocab, choice.token, best) };
+  }
+
+  draft(): number[] {
+    return this.vocabulary.longestMatchTokens(this.grammar.forcedBytes(this.state));
   }
 
   private advance(grammar: AnswerGrammar, state: GrammarState, token: number): Choice | null {

@@ -59,6 +59,11 @@ export async function createSession(path: string, options: SessionOptions = {}):
   }
 }
 
+/** Whether the graph returns logits only for the last `num_logits_to_keep` positions of each row. */
+export function keepsLogits(session: InferenceSession): boolean {
+  return session.inputNames.includes('num_logits_to_keep');
+}
+
 /** KV-cache geometry, read from the `past_key_values.N.key` inputs [batch, kv_heads, past, head_dim]. */
 export interface DecoderLayout {
   numLayers: number;

@@ -83,6 +83,24 @@ export class KvCache {
     return this.columns;
   }
 
+  /** Bytes of keys and values one token takes in a row. */
+  static bytesPerToken(layout: DecoderLayout): number {
+    return layout.numLayers * 2 * layout.numKeyValueHeads * layout.headDim * Float32Array.BYTES_PER_ELEMENT;
+  }
+
+  /** Forgets the row's last `count` tokens (a rejected draft): their columns are masked from now on. */
+  discard(row: number, count: number): void {
+    const tokens = this.tokens[row]!;
+    if (count > tokens.length) throw new RangeError(`row ${row} caches ${tokens.length} tokens, cannot discard ${count}`);
+    tokens.length -= count;
+    for (let col = this.columns - 1; col >= 0 && count > 0; col--) {
+      if (this.mask[col * this.rows + row]) {
+        this.mask[col * this.rows + row] = 0;
+        count--;
+      }
+    }
+  }
+
   /** Model inputs that feed `block` on top of this cache. */
   inputs(block: FeedBlock, padTokenId: number, buffers: InputBuffers): Record<string, Tensor> {
     const { rows } = this;

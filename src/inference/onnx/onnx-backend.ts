@@ -5,11 +5,12 @@ import type { Answer, Query } from '../../domain/types.js';
 import { addInference, noInference, type InferenceStats } from '../../observability/inference-stats.js';
 import type { ModelBackend } from '../model-backend.js';
 import type { AnsweredBatch, AnswerSettings } from './conversation-engine.js';
+import { ALL_FEATURES } from './generation-scheduler.js';
 import { InferencePool, type PoolOptions } from './inference-pool.js';
 
 export interface OnnxEngineOptions extends PoolOptions, Omit<AnswerSettings, 'template'> {}
 
-export const DEFAULT_ENGINE_OPTIONS = { inferenceMode: 'reuse', constrained: true, maxNewTokens: 64 } as const;
+export const DEFAULT_ENGINE_OPTIONS = { features: ALL_FEATURES, constrained: true, maxNewTokens: 64 } as const;
 
 export class OnnxBackend implements ModelBackend {
   private readonly totals = noInference();
@@ -26,10 +27,10 @@ export class OnnxBackend implements ModelBackend {
   }
 
   static async start(template: PromptTemplate, options: Partial<OnnxEngineOptions> & { modelDir: string }): Promise<OnnxBackend> {
-    const { inferenceMode, constrained, maxNewTokens, ...poolOptions } = { ...DEFAULT_ENGINE_OPTIONS, ...options };
+    const { features, constrained, maxNewTokens, ...poolOptions } = { ...DEFAULT_ENGINE_OPTIONS, ...options };
     const pool = await InferencePool.start(poolOptions);
     try {
-      return new OnnxBackend(pool, { template, inferenceMode, constrained, maxNewTokens }, true);
+      return new OnnxBackend(pool, { template, features, constrained, maxNewTokens }, true);
     } catch (error) {
       await pool.close();
       throw error;

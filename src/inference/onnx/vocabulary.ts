@@ -48,6 +48,25 @@ export class Vocabulary {
   bytes(token: number): Uint8Array | undefined {
     return this.tokenBytes[token];
   }
+
+  /** `bytes` spelled greedily, each token the longest one that starts the rest (a trailing part no token spells is left out). */
+  longestMatchTokens(bytes: Uint8Array): number[] {
+    const { sorted } = this;
+    const tokens: number[] = [];
+    for (let at = 0; at < bytes.length; ) {
+      let [lo, hi] = [0, sorted.ids.length];
+      let longest: { token: number; length: number } | null = null;
+      for (let depth = 0; at + depth < bytes.length && lo < hi; depth++) {
+        [lo, hi] = narrow(sorted, lo, hi, depth, bytes[at + depth]!);
+        // Within a range, the token that is exactly its shared bytes sorts first.
+        if (lo < hi && lengthAt(sorted, lo) === depth + 1) longest = { token: sorted.ids[lo]!, length: depth + 1 };
+      }
+      if (!longest) break;
+      tokens.push(longest.token);
+      at += longest.length;
+    }
+    return tokens;
+  }
 }
 
 /**

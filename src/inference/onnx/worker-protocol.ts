@@ -2,13 +2,10 @@
 import type { ChatMessage, Query } from '../../domain/types.js';
 import type { CompletedBatch } from './chat-completion.js';
 import type { ChatModelOptions } from './chat-model.js';
-import type { AnsweredBatch, AnswerSettings } from './conversation-engine.js';
+import type { AnsweredBatch, AnswerSettings, EngineOptions } from './conversation-engine.js';
 
 /** What each worker loads, fixed for its lifetime. */
-export interface WorkerThreadConfig extends ChatModelOptions {
-  /** Most token positions one forward pass may feed. */
-  prefillChunkTokens: number;
-}
+export interface WorkerThreadConfig extends ChatModelOptions, EngineOptions {}
 
 /** Work a worker does: answer queries, or complete whole chats (the OpenAI-compatible endpoint). */
 export type WorkerCall =
