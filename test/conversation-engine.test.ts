@@ -30,7 +30,9 @@ const queriesOf = (texts: string[], types = TYPES): Query[] =>
 const raws = (batch: AnsweredBatch) => batch.answers.map((answers) => answers.map((a) => a.raw));
 
 /** Every prompt fed in full, one token per pass, the batch in lockstep: the reference. */
-const NAIVE: EngineFeatures = { reuse: false, prefixCache: false, jumpForward: false, stepBatching: false, lastLogitsOnly: false };
+const NAIVE: EngineFeatures = {
+  reuse: false, prefixCache: false, jumpForward: false, promptLookup: false, stepBatching: false, lastLogitsOnly: false,
+};
 /** The engine before the prefix cache, jump-forward and step-level batching. */
 const REUSE_ONLY: EngineFeatures = { ...NAIVE, reuse: true };
 const ENGINE_OPTIONS: EngineOptions = { prefillChunkTokens: 512, maxRows: 16, prefixCacheBytes: 64 * 2 ** 20 };
@@ -126,8 +128,8 @@ test('a prefix cache bounded to about one prompt evicts and stays exact', async 
   assert.ok(bytes <= maxBytes);
 });
 
-test('jump-forward answers equal step-by-step constrained answers', async () => {
-  const stepByStep = { ...ALL_FEATURES, jumpForward: false };
+test('jump-forward and prompt-lookup answers equal step-by-step constrained answers', async () => {
+  const stepByStep = { ...ALL_FEATURES, jumpForward: false, promptLookup: false };
   for (const template of [convTerm, universalNer]) {
     const [jumped, stepped] = await Promise.all([run(template, ALL_FEATURES, true), run(template, stepByStep, true)]);
     assertSameAnswers(jumped, stepped);
@@ -220,14 +222,21 @@ describe('a model that answers validly', () => {
   });
 
   test('jump-forward feeds the forced answer prefix with the prompt and ends the turn at the closing bracket', async () => {
-    const [jumped, stepped] = await Promise.all([
-      answer(TEXTS[1]!, true),
-      answer(TEXTS[1]!, true, { ...ALL_FEATURES, jumpForward: false }),
-    ]);
+    const none = { ...ALL_FEATURES, jumpForward: false, promptLookup: false };
+    const [jumped, stepped] = await Promise.all([answer(TEXTS[1]!, true, { ...none, jumpForward: true }), answer(TEXTS[1]!, true, none)]);
     assert.deepEqual(raws(jumped), raws(stepped));
     // `Answer` and `:` come with each prompt's pass; the end of turn needs no pass at all.
     assert.ok(jumped.stats.acceptedDraftTokens >= 4, `${jumped.stats.acceptedDraftTokens} draft tokens kept`);
     assert.ok(jumped.stats.forwardPasses < stepped.stats.forwardPasses, `${jumped.stats.forwardPasses} vs ${stepped.stats.forwardPasses} passes`);
+  });
+
+  test('prompt lookup feeds the rest of a mention copied from the sentence ahead, answers unchanged', async () => {
+    const none = { ...ALL_FEATURES, jumpForward: false, promptLookup: false };
+    const [looked, stepped] = await Promise.all([answer(TEXTS[1]!, true, { ...none, promptLookup: true }), answer(TEXTS[1]!, true, none)]);
+    assert.deepEqual(raws(looked), raws(stepped));
+    // After `BCL` the sentence goes on with `6`: fed ahead, and kept.
+    assert.ok(looked.stats.acceptedDraftTokens >= 2, `${looked.stats.acceptedDraftTokens} draft tokens kept`);
+    assert.ok(looked.stats.forwardPasses < stepped.stats.forwardPasses, `${looked.stats.forwardPasses} vs ${stepped.stats.forwardPasses} passes`);
   });
 
   test('naming what is not in the sentence, it is overridden into an answer that grounds', async () => {

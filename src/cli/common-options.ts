@@ -25,6 +25,7 @@ const FEATURE_FLAGS: Record<string, keyof EngineFeatures> = {
   reuse: 'reuse',
   'prefix-cache': 'prefixCache',
   'jump-forward': 'jumpForward',
+  'prompt-lookup': 'promptLookup',
   'step-batching': 'stepBatching',
   'last-logits-only': 'lastLogitsOnly',
 };

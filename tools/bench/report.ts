@@ -1,37 +1,41 @@
-// The benchmark's output: one record per (workload, model, mode), printed as a table and
+// The benchmark's output: one record per (workload, mode), printed as a table and
 // written as JSON, with the machine it ran on.
 import { availableParallelism, cpus, loadavg, platform, release, totalmem } from 'node:os';
 import { createRequire } from 'node:module';
 
 export interface BenchRow {
   workload: string;
-  model: string;
   mode: string;
+  documents: number;
   sentences: number;
-  answers: number;
+  /** (sentence, type) questions. */
+  queries: number;
   seconds: number;
   sentences_per_s: number;
-  answers_per_s: number;
+  queries_per_s: number;
+  /** Per document, from the moment its slice was submitted; null for peers, which take sentences. */
+  p50_document_ms: number | null;
+  p95_document_ms: number | null;
   prompt_tokens_fed: number;
   cached_prompt_tokens: number;
+  prefix_cache_tokens: number;
   generated_tokens: number;
-  constraint_overrides: number;
-  /** Batch latencies and peak RSS: null on the roofline, which has no batches. */
-  p50_batch_ms: number | null;
-  p95_batch_ms: number | null;
-  peak_rss_mb: number | null;
-  /** answers/s over the naive mode's with the same prompts, in the same run. */
-  ratio_vs_naive: number | null;
-  /** CPU seconds of the whole process; the naive mode's over this mode's, per answer. */
+  draft_tokens: number;
+  accepted_draft_tokens: number;
+  /** Token positions the forward passes computed, padding included. */
+  fed_positions: number;
+  /** Each conversation's prompt and answer tokens once: what an engine sharing nothing across sentences must feed. */
+  needed_tokens: number;
+  forward_passes: number;
+  /** Of the configuration's process: the pipeline and all its inference workers. */
+  peak_rss_mb: number;
+  workers: number;
   cpu_seconds: number;
-  ratio_vs_naive_cpu: number | null;
-  /** Share of answers identical to the naive mode's (unconstrained modes). */
-  same_answers_as_naive: number | null;
-  /** Time inside session.run over wall time, per worker. */
-  forward_share: number | null;
-  /** answers/s over the roofline's for the same forward passes; and the same by CPU time. */
-  efficiency: number | null;
-  efficiency_cpu: number | null;
+  /** Sentences/s over the engine before the speed-ups, in the same run; and the same by CPU time. */
+  ratio_vs_before: number;
+  ratio_vs_before_cpu: number;
+  /** Share of documents whose entities are identical to the engine-before's. */
+  same_entities: number;
 }
 
 export interface Machine {
@@ -61,20 +65,19 @@ export function machine(): Machine {
 
 const COLUMNS: [string, (r: BenchRow) => string][] = [
   ['workload', (r) => r.workload],
-  ['model', (r) => r.model],
   ['mode', (r) => r.mode],
   ['sent/s', (r) => r.sentences_per_s.toFixed(2)],
-  ['answers/s', (r) => r.answers_per_s.toFixed(2)],
-  ['prompt tok fed', (r) => String(r.prompt_tokens_fed)],
-  ['gen tok', (r) => String(r.generated_tokens)],
-  ['p50 ms', (r) => fixed(r.p50_batch_ms, 0)],
-  ['p95 ms', (r) => fixed(r.p95_batch_ms, 0)],
-  ['peak RSS MB', (r) => fixed(r.peak_rss_mb, 0)],
-  ['x naive', (r) => fixed(r.ratio_vs_naive, 2)],
-  ['x naive (cpu)', (r) => fixed(r.ratio_vs_naive_cpu, 2)],
-  ['same', (r) => fixed(r.same_answers_as_naive, 2)],
-  ['efficiency', (r) => fixed(r.efficiency, 2)],
-  ['eff. (cpu)', (r) => fixed(r.efficiency_cpu, 2)],
+  ['queries/s', (r) => r.queries_per_s.toFixed(2)],
+  ['p50 doc ms', (r) => fixed(r.p50_document_ms, 0)],
+  ['p95 doc ms', (r) => fixed(r.p95_document_ms, 0)],
+  ['fed / needed tok', (r) => `${Math.round(r.fed_positions)} / ${r.needed_tokens}`],
+  ['prefix-cached', (r) => String(r.prefix_cache_tokens)],
+  ['drafts kept', (r) => `${r.accepted_draft_tokens}/${r.draft_tokens}`],
+  ['passes', (r) => String(r.forward_passes)],
+  ['peak RSS MB', (r) => `${r.peak_rss_mb.toFixed(0)} (${r.workers}w)`],
+  ['x before', (r) => r.ratio_vs_before.toFixed(2)],
+  ['x before (cpu)', (r) => r.ratio_vs_before_cpu.toFixed(2)],
+  ['same', (r) => r.same_entities.toFixed(2)],
 ];
 
 const fixed = (value: number | null, digits: number) => (value === null ? '' : value.toFixed(digits));
@@ -83,7 +86,7 @@ const fixed = (value: number | null, digits: number) => (value === null ? '' : v
 export function table(rows: readonly BenchRow[]): string {
   const cells = rows.map((r) => COLUMNS.map(([, cell]) => cell(r)));
   const widths = COLUMNS.map(([title], i) => Math.max(title.length, ...cells.map((c) => c[i]!.length)));
-  const line = (values: string[]) => `| ${values.map((v, i) => (i < 3 ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join(' | ')} |`;
-  const rule = `|${widths.map((w, i) => (i < 3 ? `-${'-'.repeat(w)}-` : `-${'-'.repeat(w)}:`)).join('|')}|`;
+  const line = (values: string[]) => `| ${values.map((v, i) => (i < 2 ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join(' | ')} |`;
+  const rule = `|${widths.map((w, i) => (i < 2 ? `-${'-'.repeat(w)}-` : `-${'-'.repeat(w)}:`)).join('|')}|`;
   return [line(COLUMNS.map(([title]) => title)), rule, ...cells.map(line)].join('\n');
 }

@@ -1,44 +1,48 @@
-// The benchmark's inputs: sentences of a shared corpus, a fixed-seed sample of them, each asked
+// The benchmark's inputs: documents of shared corpora, a fixed-seed sample of each, asked
 // about the corpus's entity types.
 import { readCorpus, type CorpusFormat } from '../../src/corpora/index.js';
-import type { Query } from '../../src/domain/types.js';
+import type { Document, Query } from '../../src/domain/types.js';
 import { projectPath } from '../../src/project.js';
-import { splitSentences } from '../../src/stages/split-sentences.js';
 import { mulberry32 } from '../../src/seeded-random.js';
+import { splitSentences } from '../../src/stages/split-sentences.js';
 
 export interface Workload {
   name: string;
   file: string;
   format: CorpusFormat;
   types: string[];
+  /** Documents sampled in a full run and in --quick (JNLPBA's documents are single sentences). */
+  documents: { full: number; quick: number };
 }
 
+const data = (...parts: string[]) => projectPath('..', 'shared', 'data', ...parts);
+
 export const WORKLOADS: Workload[] = [
+  { name: 'ncbi-test', file: data('ncbi-disease', 'test.pubtator'), format: 'pubtator', types: ['disease'], documents: { full: 8, quick: 2 } },
   {
-    name: 'jnlpba-devel',
-    file: projectPath('..', 'shared', 'data', 'jnlpba-iob', 'devel.tsv'),
-    format: 'iob',
-    types: ['protein', 'dna', 'rna', 'cell_type', 'cell_line'],
+    name: 'bc5cdr-devel', file: data('bc5cdr-pubtator', 'devel.pubtator'), format: 'pubtator',
+    types: ['chemical', 'disease'], documents: { full: 4, quick: 1 },
   },
   {
-    name: 'ncbi-test',
-    file: projectPath('..', 'shared', 'data', 'ncbi-disease', 'test.pubtator'),
-    format: 'pubtator',
-    types: ['disease'],
+    name: 'jnlpba-test', file: data('jnlpba-iob', 'test.tsv'), format: 'iob',
+    types: ['protein', 'dna', 'rna', 'cell_type', 'cell_line'], documents: { full: 32, quick: 8 },
   },
 ];
 
-/** `count` sentences of the corpus drawn without replacement by a seeded shuffle, in corpus order. */
-export async function sampleQueries(workload: Workload, count: number, seed: number): Promise<{ queries: Query[]; population: number }> {
+/** `count` documents of the corpus drawn without replacement by a seeded shuffle, in corpus order. */
+export async function sampleDocuments(workload: Workload, count: number, seed: number): Promise<{ documents: Document[]; population: number }> {
   const corpus = await readCorpus(workload.file, workload.format);
-  const sentences = corpus.documents.flatMap((d) => splitSentences(d));
   const random = mulberry32(seed);
-  const order = sentences.map((_, i) => i);
+  const order = corpus.documents.map((_, i) => i);
   for (let i = order.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));
     [order[i], order[j]] = [order[j]!, order[i]!];
   }
   const chosen = order.slice(0, count).sort((a, b) => a - b);
-  return { queries: chosen.map((i) => ({ sentence: sentences[i]!, types: workload.types })), population: sentences.length };
+  return { documents: chosen.map((i) => corpus.documents[i]!), population: corpus.documents.length };
 }
 
+/** The queries the pipeline asks of these documents: each sentence about the workload's types. */
+export function queriesOf(workload: Workload, documents: readonly Document[]): Query[] {
+  return documents.flatMap((d) => splitSentences(d)).map((sentence) => ({ sentence, types: workload.types }));
+}

@@ -47,6 +47,13 @@ export class ConstrainedPicker implements TokenPicker {
     return this.vocabulary.longestMatchTokens(this.grammar.forcedBytes(this.state));
   }
 
+  admissible(tokens: readonly number[]): number {
+    let state: GrammarState | null = this.state;
+    let n = 0;
+    for (; n < tokens.length && state; n++) state = this.advance(this.grammar, state, tokens[n]!)?.state ?? null;
+    return state ? n : n - 1;
+  }
+
   private advance(grammar: AnswerGrammar, state: GrammarState, token: number): Choice | null {
     if (this.stopTokenIds.includes(token)) return state.kind === 'done' ? { token, state } : null;
     const bytes = this.vocabulary.bytes(token);

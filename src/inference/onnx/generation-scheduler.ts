@@ -8,10 +8,11 @@
 //  - Reuse: a conversation's next turn is fed on top of its own cached turns, and a prompt on
 //    top of the longest prefix in the prefix cache (prefix-cache.ts). Prompts of one pass that
 //    share more than is cached have the shared part fed once and forked.
-//  - Jump-forward: where the picker knows the only text that may follow (`Answer: [`), its
-//    tokens are fed with the next pass and each is kept only if the pick at its position
-//    chooses it, so the answers are those of step-by-step decoding; a turn whose grammar
-//    leaves only the end of turn ends without another pass.
+//  - Drafts: tokens fed ahead of their picks, each kept only if the pick at the position
+//    before it chooses it, so the answers are those of step-by-step decoding. Jump-forward
+//    drafts the only text the grammar allows next (`Answer: [`), and a turn whose grammar
+//    leaves only the end of turn ends without another pass; prompt lookup drafts the tokens
+//    that follow, in the prompt, the answer's last ones (a mention copied from the sentence).
 // Every prompt is tokenised in full and the cache cut back to what it shares with it, so the
 // tokens a sequence has fed are by construction those of its full prompt.
 import { noInference, type InferenceStats } from '../../observability/inference-stats.js';
@@ -19,6 +20,7 @@ import type { DecoderLayout } from './decoder-session.js';
 import { logitsOffset, rightAligned, type Forward, type Logits } from './forward.js';
 import { KvCache, type CachedRow, type RowSource } from './kv-cache.js';
 import { PrefixCache } from './prefix-cache.js';
+import { promptLookupDraft } from './prompt-lookup.js';
 import type { TokenPicker } from './token-picker.js';
 
 export type FinishReason = 'stop' | 'length';
@@ -49,13 +51,16 @@ export interface EngineFeatures {
   /** Fork shared prompt prefixes from the worker's prefix cache. */
   prefixCache: boolean;
   jumpForward: boolean;
+  promptLookup: boolean;
   /** Let sequences join and leave at any forward pass; off: a run goes alone, its turns in lockstep. */
   stepBatching: boolean;
   /** Ask the graph for logits only at the positions that are read. */
   lastLogitsOnly: boolean;
 }
 
-export const ALL_FEATURES: EngineFeatures = { reuse: true, prefixCache: true, jumpForward: true, stepBatching: true, lastLogitsOnly: true };
+export const ALL_FEATURES: EngineFeatures = {
+  reuse: true, prefixCache: true, jumpForward: true, promptLookup: true, stepBatching: true, lastLogitsOnly: true,
+};
 
 /** What one run cost; forward time and positions are its share of the passes it shared with other runs. */
 export type RunStats = Omit<InferenceStats, 'batches' | 'answers'>;
@@ -74,6 +79,11 @@ export interface SchedulerOptions {
 
 /** Prompts of a pass must share at least this many uncached tokens for a pass of their own to feed them once. */
 const MIN_SHARED_TOKENS = 16;
+/**
+ * Most prompt-lookup tokens a row feeds ahead. A decode pass reads every weight whatever its
+ * width, so a few more positions per row cost little next to the passes they save.
+ */
+const LOOKUP_DRAFT_TOKENS = 4;
 /** Below this many rows a decode batch is not worth compacting when rows finish. */
 const MIN_ROWS_TO_COMPACT = 8;
 
@@ -248,10 +258,18 @@ export class GenerationScheduler {
         return this.endTurn(row, ending);
       }
       if (!drafted) {
-        row.feed = [token, ...(features.jumpForward ? picker.draft() : [])];
+        row.feed = [token, ...this.draft(row)];
         return;
       }
     }
+  }
+
+  /** What the row feeds ahead of its next picks: the grammar's forced text, else the prompt's continuation of the answer. */
+  private draft({ turn, generated, run: { features } }: Live): number[] {
+    const forced = features.jumpForward ? turn.picker.draft() : [];
+    if (forced.length > 0 || !features.promptLookup) return forced;
+    const lookup = promptLookupDraft(turn.prompt, generated.tokens, LOOKUP_DRAFT_TOKENS);
+    return lookup.slice(0, turn.picker.admissible(lookup));
   }
 
   private endTurn(row: Live, reason: FinishReason): void {

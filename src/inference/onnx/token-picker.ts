@@ -16,6 +16,8 @@ export interface TokenPicker {
    * may follow, checked against `pick` at each position before it is kept. Empty when free.
    */
   draft(): number[];
+  /** How many of `tokens`, picked in a row from here, the picker could pick (a constraint may stop them early). */
+  admissible(tokens: readonly number[]): number;
   /** Only the end of the turn may follow: the turn can end without another forward pass. */
   readonly closed: boolean;
   /** Picks where a constraint replaced the model's argmax. */
@@ -29,6 +31,7 @@ export const greedyPicker: TokenPicker = {
     return { token, probability: 1 / softmaxDenominator(logits, offset, vocab, logits[offset + token]!) };
   },
   draft: () => [],
+  admissible: (tokens) => tokens.length,
   closed: false,
   overrides: 0,
 };

@@ -1,0 +1,74 @@
+// The parent's handle on a pipeline-process.ts child: start it with a configuration, run
+// documents through it, stop it.
+import { fork, type ChildProcess } from 'node:child_process';
+import type { Document } from '../../src/domain/types.js';
+import type { ModelDtype } from '../../src/inference/onnx/decoder-session.js';
+import type { EngineFeatures } from '../../src/inference/onnx/generation-scheduler.js';
+import type { InferenceStats } from '../../src/observability/inference-stats.js';
+
+export interface PipelineConfig {
+  modelDir: string;
+  dtype: ModelDtype;
+  features: EngineFeatures;
+  workers: number;
+  batchSize: number;
+  batchWaitMs: number;
+  /** Batches in flight at once. */
+  concurrency: number;
+  maxNewTokens: number;
+}
+
+export type PipelineRequest =
+  | { kind: 'start'; config: PipelineConfig }
+  | { kind: 'run'; documents: Document[]; types: string[] }
+  | { kind: 'stop' };
+
+export interface PipelineRun {
+  seconds: number;
+  cpuSeconds: number;
+  /** Per document, from the moment all were submitted. */
+  latenciesMs: number[];
+  sentences: number;
+  /** Per document: its entities as `start-end:type`. */
+  entities: string[][];
+  stats: InferenceStats;
+  peakRssMb: number;
+}
+
+export type PipelineReply = { kind: 'ready' } | ({ kind: 'ran' } & PipelineRun) | { kind: 'failed'; message: string };
+
+export class PipelineRunner {
+  private constructor(private readonly child: ChildProcess) {}
+
+  static async start(config: PipelineConfig): Promise<PipelineRunner> {
+    const runner = new PipelineRunner(fork(new URL('./pipeline-process.js', import.meta.url)));
+    await runner.ask({ kind: 'start', config });
+    return runner;
+  }
+
+  async run(documents: Document[], types: string[]): Promise<PipelineRun> {
+    const reply = await this.ask({ kind: 'run', documents, types });
+    if (reply.kind !== 'ran') throw new Error(`unexpected reply ${reply.kind}`);
+    return reply;
+  }
+
+  stop(): Promise<void> {
+    return new Promise((resolve) => {
+      this.child.once('exit', () => resolve());
+      this.child.send({ kind: 'stop' } satisfies PipelineRequest);
+    });
+  }
+
+  private ask(request: PipelineRequest): Promise<PipelineReply> {
+    return new Promise((resolve, reject) => {
+      const onExit = (code: number | null) => reject(new Error(`pipeline process exited with code ${code}`));
+      this.child.once('exit', onExit);
+      this.child.once('message', (reply: PipelineReply) => {
+        this.child.off('exit', onExit);
+        if (reply.kind === 'failed') reject(new Error(`pipeline process failed: ${reply.message}`));
+        else resolve(reply);
+      });
+      this.child.send(request);
+    });
+  }
+}
