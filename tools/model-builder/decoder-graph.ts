@@ -170,11 +170,12 @@ export function buildDecoderGraph(config: DecoderConfig, quantisation: Quantisat
 
     // GQA without repeating KV: queries as [B, kvH, group, S, hd] against keys
     // [B, kvH, 1, hd, T] broadcast over the group axis.
-    const qScaled = g.op('Mul', [q, g.float32([1 / Math.sqrt(headDim)], [])]);
+    // FusedMatMul reads the keys transposed in place: a Transpose would copy the whole cache every step.
     const qGrouped = transpose(
-      g.op('Reshape', [qScaled, g.int64([0, 0, numKvHeads, groupSize, headDim])]), [0, 2, 3, 1, 4]);
-    const keysT = unsqueeze(transpose(presentKey, [0, 1, 3, 2]), [2]);
-    const scores = g.op('Add', [g.op('MatMul', [qGrouped, keysT]), maskBias]);
+      g.op('Reshape', [q, g.int64([0, 0, numKvHeads, groupSize, headDim])]), [0, 2, 3, 1, 4]);
+    const qk = g.contribOp('FusedMatMul', [qGrouped, unsqueeze(presentKey, [2])],
+      [intAttr('transB', 1), floatAttr('alpha', 1 / Math.sqrt(headDim))]);
+    const scores = g.op('Add', [qk, maskBias]);
     const weights = g.op('Softmax', [scores], [intAttr('axis', -1)]);
     const context = g.op('MatMul', [weights, unsqueeze(presentValue, [2])]);
     const merged = g.op('Reshape', [transpose(context, [0, 3, 1, 2, 4]), g.int64([-1, numHeads * headDim])]);
