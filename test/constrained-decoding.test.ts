@@ -7,6 +7,7 @@ import { AnswerGrammar, type GrammarState } from '../src/inference/onnx/answer-g
 import { loadTokenizer } from '../src/inference/onnx/chat-model.js';
 import { ConstrainedPicker } from '../src/inference/onnx/constrained-picker.js';
 import { argmax, softmaxDenominator } from '../src/inference/onnx/logits.js';
+import { promptLookupDraft } from '../src/inference/onnx/prompt-lookup.js';
 import { Vocabulary } from '../src/inference/onnx/vocabulary.js';
 import { decodeAnswer } from '../src/stages/decode-answer.js';
 import { groundMentions } from '../src/stages/ground-mentions.js';
@@ -170,6 +171,23 @@ describe('constrained picker over the Qwen vocabulary', () => {
     assert.equal(picker.closed, false);
     picker.pick(logitsFavouring(encode(']'), 5), 0, VOCAB);
     assert.equal(picker.closed, true, 'after the closing bracket only the end of turn may follow');
+  });
+
+  test('prompt lookup drafts what follows the answer in the prompt, cut where the grammar refuses it', () => {
+    const prompt = encode(`Text: ${SENTENCE}\nType: cell_line`);
+    const admitted = (answer: string) => {
+      const tokens = encode(answer);
+      const picker = new ConstrainedPicker(vocabulary, new AnswerGrammar('Answer: ', SENTENCE), STOP);
+      for (const token of tokens) picker.pick(logitsFavouring([token], token), 0, VOCAB);
+      const draft = promptLookupDraft(prompt, tokens, 4);
+      const text = (tokens: number[]) => (tokens.length > 0 ? tokenizer.decode(tokens) : '');
+      return { draft: text(draft), admitted: text(draft.slice(0, picker.admissible(draft))) };
+    };
+    // ` "` may close the string, but `rest` may not follow a closed one.
+    assert.deepEqual(admitted('Answer: ["Jurkat'), { draft: ' cells and "rest', admitted: ' cells and "' });
+    // At the sentence's end the prompt goes on with ` .\n`, a token no string may hold.
+    assert.deepEqual(admitted('Answer: ["β-globin+ cells'), { draft: ' .\nType: cell', admitted: '' });
+    assert.deepEqual(promptLookupDraft(prompt, encode('Answer: ["nowhere'), 4), []);
   });
 
   test('whatever the logits, constrained answers decode cleanly and every mention grounds', () => {
