@@ -1,10 +1,13 @@
 // End to end with concepts: `annotate` then `eval` (strict mentions and concept-level (document,
 // id) pairs) on NCBI-disease test and BC5CDR devel, with abbreviation grounding on and off, and
 // the time and memory concept linking adds per document.
-//   node --expose-gc dist/tools/bench/concepts-end-to-end.js --model DIR|oracle:GOLD [--documents N] [--out DIR] [--json] [-- annotate options]
+//   node --expose-gc dist/tools/bench/concepts-end-to-end.js --model DIR|oracle:GOLD|replay [--documents N (100)] [--out DIR] [--json] [-- annotate options]
+// OUT defaults to .cache/concepts-end-to-end/model (DIR, replay) or .../oracle.
 // `oracle:GOLD` answers each set with its own gold mentions: what the pipeline alone loses.
-// The model runs once per set (`annotate --save-answers`); the other settings replay its answers
-// (`--model replay:`) through the same pipeline, so they differ only in the stages after inference.
+// The model runs once per set (`annotate --save-answers OUT/SET.answers.jsonl`); the other settings
+// replay its answers (`--model replay:`) through the same pipeline, so they differ only in the
+// stages after inference. `--model replay` replays an earlier run's answers for every setting:
+// after a change to those stages, the figures again without the model.
 import { execFile } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -66,27 +69,30 @@ async function main(): Promise<void> {
     options: {
       model: { type: 'string' },
       documents: { type: 'string', default: '100' },
-      out: { type: 'string', default: projectPath('.cache', 'concepts-end-to-end') },
+      out: { type: 'string' },
       json: { type: 'boolean', default: false },
     },
     allowPositionals: true,
   });
-  if (!values.model) throw new Error('missing --model DIR|oracle:GOLD');
+  if (!values.model) throw new Error('missing --model DIR|oracle:GOLD|replay');
   const documents = values.documents!;
-  mkdirSync(values.out!, { recursive: true });
+  // The oracle's answers apart, so that they never replace a model's.
+  const out = values.out ?? projectPath('.cache', 'concepts-end-to-end', values.model === 'oracle:GOLD' ? 'oracle' : 'model');
+  mkdirSync(out, { recursive: true });
   const rows: Row[] = [];
   const summaries: string[] = [];
   const answerFiles = new Map<string, string>();
   for (const set of SETS) {
-    const model = values.model === 'oracle:GOLD' ? `oracle:${set.file}` : values.model;
-    const answers = join(values.out!, `${set.name}.answers.jsonl`);
+    const answers = join(out, `${set.name}.answers.jsonl`);
+    const model = values.model === 'oracle:GOLD' ? `oracle:${set.file}` : values.model === 'replay' ? `replay:${answers}` : values.model;
+    const record = values.model === 'replay' ? [] : ['--save-answers', answers];
     answerFiles.set(set.name, answers);
     for (const grounding of ['on', 'off'] as const) {
-      const output = join(values.out!, `${set.name}.abbreviations-${grounding}.jsonl`);
+      const output = join(out, `${set.name}.abbreviations-${grounding}.jsonl`);
       const started = performance.now();
       const { stderr } = await run('annotate', '--input', set.file, '--input-format', 'pubtator', '--types', set.types,
         '--documents', documents, '--output', output,
-        ...(grounding === 'on' ? ['--model', model, '--save-answers', answers] : ['--model', `replay:${answers}`, '--no-abbreviation-grounding']),
+        ...(grounding === 'on' ? ['--model', model, ...record] : ['--model', `replay:${answers}`, '--no-abbreviation-grounding']),
         ...positionals);
       const seconds = (performance.now() - started) / 1000;
       summaries.push(`${set.name} ${grounding}: ${stderr.trim().split('\n').at(-1)} (${seconds.toFixed(0)} s)`);
@@ -106,20 +112,22 @@ async function main(): Promise<void> {
     }
   }
 
-  // In this process, which has loaded no model: what the default lexicons add to its memory.
+  // In this process, which has loaded no model: what the default lexicons and their n-gram
+  // indexes (built here, not on the first fuzzy match) add to its memory.
   const entityTypes = EntityTypes.load();
-  const rssBefore = rssMb();
+  const [rssBefore, heapBefore] = [rssMb(), heapMb()];
   const loadStarted = performance.now();
-  const linker = (await conceptLinker('default', entityTypes))!;
-  const loadSeconds = (performance.now() - loadStarted) / 1000;
-  const rssLoaded = rssMb();
+  const linker = (await conceptLinker('default', entityTypes))!.prepare();
+  const memory = {
+    lexicon_load_seconds: (performance.now() - loadStarted) / 1000,
+    rss_added_mb: rssMb() - rssBefore,
+    heap_added_mb: heapMb() - heapBefore,
+  };
   const costs: StageCost[] = [];
   for (const set of SETS) {
     const corpus = firstDocuments(await readCorpus(set.file, 'pubtator'), Number(documents));
     costs.push(await stageCost(set.name, corpus.documents, answerFiles.get(set.name)!, set.types.split(','), linker, entityTypes));
   }
-  // After linking every document: the n-gram indexes, built on the first fuzzy match, are in.
-  const memory = { lexicon_load_seconds: loadSeconds, rss_before_mb: rssBefore, rss_added_loaded_mb: rssLoaded - rssBefore, rss_added_after_linking_mb: rssMb() - rssBefore };
 
   if (values.json) console.log(JSON.stringify({ model: values.model, documents: Number(documents), rows, annotate: summaries, stage_cost: costs, memory }, null, 2));
   else {
@@ -134,8 +142,8 @@ async function main(): Promise<void> {
     for (const c of costs) {
       console.log(`${c.set.padEnd(18)} ${c.documents} docs  ${c.ms_per_doc_without_linking.toFixed(3)} / ${c.ms_per_doc_with_linking.toFixed(3)} / ${c.ms_per_doc_linking.toFixed(3)}`);
     }
-    console.log(`default lexicons: loaded in ${loadSeconds.toFixed(2)} s; RSS ${rssBefore.toFixed(1)} MB before, ` +
-      `+${memory.rss_added_loaded_mb.toFixed(1)} MB loaded, +${memory.rss_added_after_linking_mb.toFixed(1)} MB after linking`);
+    console.log(`default lexicons with their n-gram indexes: loaded in ${memory.lexicon_load_seconds.toFixed(2)} s, ` +
+      `RSS +${memory.rss_added_mb.toFixed(1)} MB, heap +${memory.heap_added_mb.toFixed(1)} MB`);
   }
 }
 
@@ -168,9 +176,15 @@ async function stageCost(set: string, documents: Document[], answers: string, ty
   return { set, documents: documents.length, ms_per_doc_without_linking: without, ms_per_doc_with_linking: withLinking, ms_per_doc_linking: withLinking - without };
 }
 
+// With --expose-gc, collected first: what stays, not what is yet to be collected.
 function rssMb(): number {
   globalThis.gc?.();
   return process.memoryUsage().rss / 2 ** 20;
+}
+
+function heapMb(): number {
+  globalThis.gc?.();
+  return process.memoryUsage().heapUsed / 2 ** 20;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await main();
