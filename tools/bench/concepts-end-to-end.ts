@@ -1,7 +1,7 @@
 // End to end with concepts: `annotate` then `eval` (strict mentions and concept-level (document,
 // id) pairs) on NCBI-disease test and BC5CDR devel, with abbreviation grounding on and off, and
 // the time and memory concept linking adds per document.
-//   node --expose-gc dist/tools/bench/concepts-end-to-end.js --model DIR|oracle:GOLD|replay [--documents N (100)] [--out DIR] [--json] [-- annotate options]
+//   node --expose-gc dist/tools/bench/concepts-end-to-end.js --model DIR|oracle:GOLD|replay [--sets a,b] [--documents N (100)] [--out DIR] [--json] [-- annotate options]
 // OUT defaults to .cache/concepts-end-to-end/model (DIR, replay) or .../oracle.
 // `oracle:GOLD` answers each set with its own gold mentions: what the pipeline alone loses.
 // The model runs once per set (`annotate --save-answers OUT/SET.answers.jsonl`); the other settings
@@ -27,10 +27,10 @@ import { CLI } from './cli-process.js';
 
 const SHARED_DATA = (...parts: string[]) => projectPath('..', 'shared', 'data', ...parts);
 
-const SETS = [
-  { name: 'ncbi-disease-test', file: SHARED_DATA('ncbi-disease', 'test.pubtator'), types: 'disease' },
-  { name: 'bc5cdr-devel', file: SHARED_DATA('bc5cdr-pubtator', 'devel.pubtator'), types: 'disease,chemical' },
-];
+const SETS: Record<string, { file: string; types: string }> = {
+  'ncbi-disease-test': { file: SHARED_DATA('ncbi-disease', 'test.pubtator'), types: 'disease' },
+  'bc5cdr-devel': { file: SHARED_DATA('bc5cdr-pubtator', 'devel.pubtator'), types: 'disease,chemical' },
+};
 
 /** Stage-cost passes over the documents, alternating with and without linking; each document's fastest counts. */
 const STAGE_ROUNDS = 3;
@@ -68,6 +68,7 @@ async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
     options: {
       model: { type: 'string' },
+      sets: { type: 'string', default: Object.keys(SETS).join(',') },
       documents: { type: 'string', default: '100' },
       out: { type: 'string' },
       json: { type: 'boolean', default: false },
@@ -79,10 +80,14 @@ async function main(): Promise<void> {
   // The oracle's answers apart, so that they never replace a model's.
   const out = values.out ?? projectPath('.cache', 'concepts-end-to-end', values.model === 'oracle:GOLD' ? 'oracle' : 'model');
   mkdirSync(out, { recursive: true });
+  const sets = values.sets!.split(',').map((name) => {
+    if (!SETS[name]) throw new Error(`unknown set ${name}; known: ${Object.keys(SETS).join(', ')}`);
+    return { name, ...SETS[name] };
+  });
   const rows: Row[] = [];
   const summaries: string[] = [];
   const answerFiles = new Map<string, string>();
-  for (const set of SETS) {
+  for (const set of sets) {
     const answers = join(out, `${set.name}.answers.jsonl`);
     const model = values.model === 'oracle:GOLD' ? `oracle:${set.file}` : values.model === 'replay' ? `replay:${answers}` : values.model;
     const record = values.model === 'replay' ? [] : ['--save-answers', answers];
@@ -124,7 +129,7 @@ async function main(): Promise<void> {
     heap_added_mb: heapMb() - heapBefore,
   };
   const costs: StageCost[] = [];
-  for (const set of SETS) {
+  for (const set of sets) {
     const corpus = firstDocuments(await readCorpus(set.file, 'pubtator'), Number(documents));
     costs.push(await stageCost(set.name, corpus.documents, answerFiles.get(set.name)!, set.types.split(','), linker, entityTypes));
   }
