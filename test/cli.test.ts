@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { readCorpus } from '../src/corpora/index.js';
+import { firstDocuments, readCorpus } from '../src/corpora/index.js';
 import type { EntityRecord } from '../src/domain/types.js';
-import { CLI, FIXTURES, NCBI_TEST, testModelDir, withoutSharedData } from './support/paths.js';
+import { CLI, FIXTURES, NCBI_TEST, SHARED_DATA, testModelDir, withoutSharedData } from './support/paths.js';
 
 const SAMPLE = join(FIXTURES, 'ncbi-disease-sample.pubtator');
 
@@ -54,6 +54,66 @@ test('annotate with the oracle, then eval --match strict, scores F1 >= 0.99 on N
   assert.ok(concepts.overall.f1 > 0.7 && concepts.overall.f1 < 1, `concept F1 ${concepts.overall.f1}`);
   const table = await cli('eval', '--gold', NCBI_TEST, '--gold-format', 'pubtator', '--pred', out);
   assert.match(table.stdout, /^overall\s+0\.\d{4}\s+1\.0000\s+0\.99\d\d\s+960\s+\d+\s+0$/m);
+});
+
+test('annotate --save-answers, then --model replay: with another setting, scored by eval on the same --documents', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'bioner-cli-'));
+  const [answers, on, off] = ['answers.jsonl', 'on.jsonl', 'off.jsonl'].map((f) => join(dir, f)) as [string, string, string];
+  const common = ['--input', SAMPLE, '--input-format', 'pubtator', '--types', 'disease', '--documents', '2'];
+  const recorded = await cli('annotate', ...common, '--model', `oracle:${SAMPLE}`, '--save-answers', answers, '--output', on);
+  assert.equal(recorded.code, 0, recorded.stderr);
+  assert.match(recorded.stderr, /annotated 2 documents/);
+  const replayed = await cli('annotate', ...common, '--model', `replay:${answers}`, '--no-abbreviation-grounding', '--output', off);
+  assert.equal(replayed.code, 0, replayed.stderr);
+  assert.deepEqual(new Set((await readRecords(off)).map((r) => r.provenance.model_id)), new Set([`oracle:${SAMPLE}`]));
+  const gold = firstDocuments(await readCorpus(SAMPLE, 'pubtator'), 2).mentions;
+  for (const pred of [on, off]) {
+    const report = JSON.parse((await cli('eval', '--gold', SAMPLE, '--gold-format', 'pubtator', '--documents', '2', '--pred', pred, '--json')).stdout);
+    assert.equal(report.overall.fn, 0, 'only the two annotated documents are scored');
+    assert.equal(report.overall.tp, gold.length);
+  }
+  const tooMany = await cli('annotate', ...common.slice(0, -1), '3', '--model', `replay:${answers}`, '--output', off);
+  assert.equal(tooMany.code, 1);
+  assert.match(tooMany.stderr, /answers\.jsonl has no disease answer for document \d+/);
+});
+
+test('PubTator output on BC5CDR reads as the CDR evaluator reads its input: the gold title and abstract lines, then PMID start end mention Type ID', { skip: withoutSharedData }, async () => {
+  const gold = join(SHARED_DATA, 'bc5cdr-pubtator', 'devel.pubtator');
+  const out = join(await mkdtemp(join(tmpdir(), 'bioner-cli-')), 'out.pubtator');
+  // Gold answers without grounding name exactly the gold spans: a scorer would count every one a TP.
+  const result = await cli('annotate', '--input', gold, '--input-format', 'pubtator', '--documents', '20', '--model', `oracle:${gold}`,
+    '--types', 'chemical,disease', '--no-abbreviation-grounding', '--output-format', 'pubtator', '--output', out);
+  assert.equal(result.code, 0, result.stderr);
+  const goldBlocks = (await readFile(gold, 'utf8')).split(/\n\n+/).slice(0, 20).map((b) => b.split('\n'));
+  const blocks = (await readFile(out, 'utf8')).split('\n\n');
+  assert.equal(blocks.pop(), '', 'a blank line ends each document');
+  assert.equal(blocks.length, 20);
+  const goldSpans = new Set<string>();
+  const spans = new Set<string>();
+  blocks.forEach((block, b) => {
+    const [title, abstract, ...annotations] = block.split('\n');
+    const [goldTitle, goldAbstract, ...goldAnnotations] = goldBlocks[b]!;
+    assert.equal(title, goldTitle);
+    assert.equal(abstract, goldAbstract);
+    const pmid = title!.slice(0, title!.indexOf('|'));
+    const text = `${title!.slice(pmid.length + 3)} ${abstract!.slice(pmid.length + 3)}`;
+    for (const line of goldAnnotations) {
+      const f = line.split('\t');
+      if (f.length >= 6) goldSpans.add([f[0], f[1], f[2], f[4]].join(' '));
+    }
+    assert.ok(annotations.length > 0);
+    for (const line of annotations) {
+      const [id, start, end, mention, type, ids, ...rest] = line.split('\t');
+      assert.deepEqual(rest, [], line);
+      assert.equal(id, pmid);
+      assert.match(`${start} ${end}`, /^\d+ \d+$/);
+      assert.equal(text.slice(Number(start), Number(end)), mention, line);
+      assert.match(type!, /^(Chemical|Disease)$/);
+      assert.match(ids!, /^(-1|MESH:[CD]\d+(\|MESH:[CD]\d+)*)$/, line);
+      spans.add([id, start, end, type].join(' '));
+    }
+  });
+  assert.deepEqual(spans, goldSpans);
 });
 
 test('annotate fails clearly on bad input, an unknown format, a missing model or a malformed lexicon', async () => {

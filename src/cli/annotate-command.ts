@@ -2,8 +2,9 @@
 import { createWriteStream, existsSync } from 'node:fs';
 import { finished } from 'node:stream/promises';
 import { annotationWriter, OUTPUT_FORMATS } from '../corpora/annotation-writers.js';
-import { CORPUS_FORMATS, readCorpus } from '../corpora/index.js';
+import { CORPUS_FORMATS, firstDocuments, readCorpus } from '../corpora/index.js';
 import type { AnnotatedDocument, Document } from '../domain/types.js';
+import { RecordingBackend } from '../inference/answer-log.js';
 import { createBackend } from '../inference/create-backend.js';
 import { modelGuidelines } from '../inference/model-guidelines.js';
 import { Annotator } from '../pipeline/annotator.js';
@@ -13,15 +14,16 @@ import { PIPELINE_VERSION, projectPath } from '../project.js';
 import { loadPromptTemplate, withGuidelines } from '../stages/build-prompt.js';
 import { DEFAULT_LINK_THRESHOLD } from '../stages/concepts/concept-linker.js';
 import { EntityTypes } from '../stages/entity-types.js';
-import { BATCHING, ENGINE, engineFeatures, inferenceWorkers, maxNewTokens } from './common-options.js';
+import { BATCHING, DOCUMENTS, ENGINE, engineFeatures, inferenceWorkers, maxNewTokens } from './common-options.js';
 import { choice, fraction, list, parseCommandLine, text, toggle, UsageError } from './options.js';
 import { ProgressBar } from './progress.js';
 
 const OPTIONS = {
   input: text('FILE', 'the corpus to annotate', { required: true }),
   'input-format': choice(CORPUS_FORMATS, 'how the corpus is written', { required: true }),
-  model: text('DIR|oracle:GOLD_FILE|remote:URL|openai:URL', 'the model, gold answers, or inference servers; the full CLI ' +
-    'fills in the shipped fine-tuned model', { required: true }),
+  model: text('DIR|oracle:GOLD_FILE|replay:ANSWERS|remote:URL|openai:URL', 'the model, gold answers, answers saved by ' +
+    '--save-answers, or inference servers; the full CLI fills in the shipped fine-tuned model', { required: true }),
+  ...DOCUMENTS,
   guidelines: text('NAME', "the corpus guidelines the model follows (default: the model's corpus whose types fit --types best)"),
   types: list('LIST', 'entity types to ask for, e.g. disease,chemical', { required: true }),
   output: text('OUT', 'where the annotations go, written as --output-format says', { required: true }),
@@ -30,6 +32,7 @@ const OPTIONS = {
   lexicons: text('SPEC', "concept lexicons: default (built from the training corpora's gold ids), none, or " +
     'TYPE=FILE[,TYPE=FILE] (CTD_*.tsv[.gz], id/name/synonyms TSV, .obo)', 'default'),
   'link-threshold': fraction('lowest character-trigram similarity accepted as a concept', DEFAULT_LINK_THRESHOLD),
+  'save-answers': text('FILE', "the model's raw answers, JSON lines, for --model replay:FILE"),
   'no-abbreviation-grounding': toggle('a long form the model named does not ground its short form elsewhere'),
   template: text('NAME|FILE', 'prompt template: conv_term, universalner, or a JSON file', 'conv_term'),
   'entity-types': text('FILE', 'type vocabulary and corpus label mapping', projectPath('config', 'entity-types.json'), 'config/entity-types.json'),
@@ -54,11 +57,11 @@ export async function annotateCommand(argv: string[]): Promise<void> {
   const entityTypes = EntityTypes.load(o['entity-types']);
   const types = o.types.map((t) => entityTypes.canonical(t));
   const template = withGuidelines(loadPromptTemplate(o.template), o.guidelines ?? modelGuidelines(o.model, types));
-  const corpus = await readCorpus(o.input, o['input-format']);
+  const corpus = firstDocuments(await readCorpus(o.input, o['input-format']), o.documents);
   for (const warning of corpus.warnings) console.error(`warning: ${warning}`);
   const concepts = await conceptLinker(o.lexicons, entityTypes, { threshold: o['link-threshold'] });
   const workers = o['inference-workers'];
-  const backend = await createBackend(o.model, {
+  const model = await createBackend(o.model, {
     template,
     entityTypes,
     engine: {
@@ -70,6 +73,7 @@ export async function annotateCommand(argv: string[]): Promise<void> {
       executionProvider: o['execution-provider'],
     },
   });
+  const backend = o['save-answers'] ? new RecordingBackend(model, o['save-answers']) : model;
   try {
     const batcher = queryBatcher(backend, {
       batchSize: o['batch-size'],

@@ -6,6 +6,9 @@ import { defaultWorkerCount } from '../inference/onnx/inference-pool.js';
 import { DEFAULT_ENGINE_OPTIONS } from '../inference/onnx/onnx-backend.js';
 import { choice, integer, list, oneOf } from './options.js';
 
+/** `annotate` and `eval` take the same slice of a corpus, so a run on part of it scores against that part. */
+export const DOCUMENTS = { documents: integer('only the first N documents of the corpus (default: all)') };
+
 /** How a worker or `annotate` pools sentences into inference batches. */
 export const BATCHING = {
   'batch-size': integer('sentences per inference batch', 8),

@@ -1,10 +1,11 @@
 // `bioner-stream eval`: micro P/R/F1 of predicted EntityRecords against a gold corpus.
 import { readFile } from 'node:fs/promises';
-import { readCorpus } from '../corpora/index.js';
+import { firstDocuments, readCorpus } from '../corpora/index.js';
 import type { EntityRecord } from '../domain/types.js';
 import { scoreConcepts, scoreLenient, scoreStrict, type Report, type ScoredMention } from '../evaluation/score.js';
 import { EntityTypes } from '../stages/entity-types.js';
 import { projectPath } from '../project.js';
+import { DOCUMENTS } from './common-options.js';
 import { choice, parseCommandLine, text, toggle } from './options.js';
 
 const COMMAND_LINE = {
@@ -13,6 +14,7 @@ const COMMAND_LINE = {
     gold: text('FILE', 'the gold corpus', { required: true }),
     'gold-format': choice(['pubtator', 'iob', 'bioc-xml', 'bioc-json'] as const, 'how the gold corpus is written', { required: true }),
     pred: text('OUT.jsonl', 'predicted EntityRecords, one JSON per line', { required: true }),
+    ...DOCUMENTS,
     match: choice(['strict', 'lenient', 'concept'] as const, 'strict: exact (document, type, start, end) match (BioCreative ' +
       "convention); lenient: UniversalNER's normalised string match per sentence and type; concept: the (document, type, " +
       'concept id) pairs each side names (gold ids from the corpus)', 'strict'),
@@ -24,7 +26,7 @@ const COMMAND_LINE = {
 export async function evalCommand(argv: string[]): Promise<void> {
   const { values: args } = parseCommandLine(argv, COMMAND_LINE);
   const { match } = args;
-  const corpus = await readCorpus(args.gold, args['gold-format']);
+  const corpus = firstDocuments(await readCorpus(args.gold, args['gold-format']), args.documents);
   const predicted = await readPredictions(args.pred);
 
   const entityTypes = EntityTypes.load(args['entity-types']);

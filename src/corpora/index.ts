@@ -28,3 +28,16 @@ const PARSERS: Record<CorpusFormat, (content: string, file: string) => Corpus> =
 export async function readCorpus(path: string, format: CorpusFormat): Promise<Corpus> {
   return PARSERS[format](await readFile(path, 'utf8'), path);
 }
+
+/** The first `n` documents of `corpus` (all when `n` is undefined), with their mentions and relations: a slice to evaluate on. */
+export function firstDocuments(corpus: Corpus, n: number | undefined): Corpus {
+  if (n === undefined) return corpus;
+  const documents = corpus.documents.slice(0, n);
+  const kept = new Set(documents.map((d) => d.id));
+  return {
+    documents,
+    mentions: corpus.mentions.filter((m) => kept.has(m.docId)),
+    relations: corpus.relations.filter((r) => kept.has(r.docId)),
+    warnings: corpus.warnings,
+  };
+}

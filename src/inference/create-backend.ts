@@ -1,10 +1,11 @@
-// Picks a backend from a model spec: `oracle:GOLD_FILE`, inference servers (`remote:URL[,URL]`,
+// Picks a backend from a model spec: `oracle:GOLD_FILE`, `replay:ANSWERS_FILE`, inference servers (`remote:URL[,URL]`,
 // `openai:URL[,URL]`) or a local ONNX model directory.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { readCorpus, type CorpusFormat } from '../corpora/index.js';
 import type { PromptTemplate } from '../domain/prompt-template.js';
 import type { EntityTypes } from '../stages/entity-types.js';
+import { ReplayBackend } from './answer-log.js';
 import type { ModelBackend } from './model-backend.js';
 import { DEFAULT_ENGINE_OPTIONS, OnnxBackend, type OnnxEngineOptions } from './onnx/onnx-backend.js';
 import { OracleBackend } from './oracle-backend.js';
@@ -27,6 +28,11 @@ export async function createBackend(spec: string, options: BackendOptions): Prom
     const corpus = await readCorpus(goldFile, goldFormatOf(goldFile));
     return new OracleBackend(corpus, options.entityTypes, spec);
   }
+  if (spec.startsWith('replay:')) {
+    const answersFile = spec.slice('replay:'.length);
+    if (!existsSync(answersFile)) throw new Error(`replay answers file not found: ${answersFile}`);
+    return new ReplayBackend(answersFile);
+  }
   if (spec.startsWith('remote:')) return RemoteBackend.connect(spec, options.template, options.remote);
   if (spec.startsWith('openai:')) {
     const maxNewTokens = options.engine?.maxNewTokens ?? DEFAULT_ENGINE_OPTIONS.maxNewTokens;
@@ -34,7 +40,7 @@ export async function createBackend(spec: string, options: BackendOptions): Prom
   }
   if (!existsSync(join(spec, 'config.json'))) {
     throw new Error(`model not found: ${spec} is not a model directory (no config.json); ` +
-      'give a directory with config.json, tokenizer files and onnx/model.onnx, oracle:GOLD_FILE, remote:URL or openai:URL');
+      'give a directory with config.json, tokenizer files and onnx/model.onnx, oracle:GOLD_FILE, replay:ANSWERS_FILE, remote:URL or openai:URL');
   }
   return OnnxBackend.start(options.template, { ...options.engine, modelDir: spec });
 }

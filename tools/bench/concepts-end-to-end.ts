@@ -1,22 +1,39 @@
 // End to end with concepts: `annotate` then `eval` (strict mentions and concept-level (document,
-// id) pairs) on NCBI-disease test and BC5CDR devel, with abbreviation grounding on and off.
-//   node dist/tools/bench/concepts-end-to-end.js --model DIR|oracle:GOLD [--out DIR] [--json] [-- annotate options]
+// id) pairs) on NCBI-disease test and BC5CDR devel, with abbreviation grounding on and off, and
+// the time and memory concept linking adds per document.
+//   node --expose-gc dist/tools/bench/concepts-end-to-end.js --model DIR|oracle:GOLD|replay [--sets a,b] [--documents N (100)] [--out DIR] [--json] [-- annotate options]
+// OUT defaults to .cache/concepts-end-to-end/model (DIR, replay) or .../oracle.
 // `oracle:GOLD` answers each set with its own gold mentions: what the pipeline alone loses.
+// The model runs once per set (`annotate --save-answers OUT/SET.answers.jsonl`); the other settings
+// replay its answers (`--model replay:`) through the same pipeline, so they differ only in the
+// stages after inference. `--model replay` replays an earlier run's answers for every setting:
+// after a change to those stages, the figures again without the model.
 import { execFile } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parseArgs } from 'node:util';
+import { firstDocuments, readCorpus } from '../../src/corpora/index.js';
+import type { Document } from '../../src/domain/types.js';
 import type { Report } from '../../src/evaluation/score.js';
-import { projectPath } from '../../src/project.js';
+import { ReplayBackend } from '../../src/inference/answer-log.js';
+import { queryBatcher } from '../../src/inference/query-batcher.js';
+import { Annotator } from '../../src/pipeline/annotator.js';
+import { conceptLinker } from '../../src/pipeline/concept-lexicons.js';
+import { PIPELINE_VERSION, projectPath } from '../../src/project.js';
+import type { ConceptLinker } from '../../src/stages/concepts/concept-linker.js';
+import { EntityTypes } from '../../src/stages/entity-types.js';
 import { CLI } from './cli-process.js';
 
 const SHARED_DATA = (...parts: string[]) => projectPath('..', 'shared', 'data', ...parts);
 
-const SETS = [
-  { name: 'ncbi-disease-test', file: SHARED_DATA('ncbi-disease', 'test.pubtator'), types: 'disease' },
-  { name: 'bc5cdr-devel', file: SHARED_DATA('bc5cdr-pubtator', 'devel.pubtator'), types: 'disease,chemical' },
-];
+const SETS: Record<string, { file: string; types: string }> = {
+  'ncbi-disease-test': { file: SHARED_DATA('ncbi-disease', 'test.pubtator'), types: 'disease' },
+  'bc5cdr-devel': { file: SHARED_DATA('bc5cdr-pubtator', 'devel.pubtator'), types: 'disease,chemical' },
+};
+
+/** Stage-cost passes over the documents, alternating with and without linking; each document's fastest counts. */
+const STAGE_ROUNDS = 3;
 
 interface Row {
   set: string;
@@ -28,29 +45,64 @@ interface Row {
   concept_precision: number;
   concept_recall: number;
   concept_f1: number;
+  /** The `annotate` run: the model's for `on`, the replay's for `off`. */
   annotate_seconds: number;
 }
 
-const run = async (...args: string[]) => (await promisify(execFile)(process.execPath, [CLI, ...args], { maxBuffer: 64 * 2 ** 20 })).stdout;
+interface StageCost {
+  set: string;
+  documents: number;
+  /** Mean per document of `Annotator.annotate` on replayed answers, milliseconds. */
+  ms_per_doc_without_linking: number;
+  ms_per_doc_with_linking: number;
+  /** The difference: what the linking stage itself costs. */
+  ms_per_doc_linking: number;
+}
+
+const run = async (...args: string[]) => {
+  const { stdout, stderr } = await promisify(execFile)(process.execPath, [CLI, ...args], { maxBuffer: 64 * 2 ** 20 });
+  return { stdout, stderr };
+};
 
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
-    options: { model: { type: 'string' }, out: { type: 'string', default: projectPath('.cache', 'concepts-end-to-end') }, json: { type: 'boolean', default: false } },
+    options: {
+      model: { type: 'string' },
+      sets: { type: 'string', default: Object.keys(SETS).join(',') },
+      documents: { type: 'string', default: '100' },
+      out: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
     allowPositionals: true,
   });
-  if (!values.model) throw new Error('missing --model DIR|oracle:GOLD');
-  mkdirSync(values.out!, { recursive: true });
+  if (!values.model) throw new Error('missing --model DIR|oracle:GOLD|replay');
+  const documents = values.documents!;
+  // The oracle's answers apart, so that they never replace a model's.
+  const out = values.out ?? projectPath('.cache', 'concepts-end-to-end', values.model === 'oracle:GOLD' ? 'oracle' : 'model');
+  mkdirSync(out, { recursive: true });
+  const sets = values.sets!.split(',').map((name) => {
+    if (!SETS[name]) throw new Error(`unknown set ${name}; known: ${Object.keys(SETS).join(', ')}`);
+    return { name, ...SETS[name] };
+  });
   const rows: Row[] = [];
-  for (const set of SETS) {
-    const model = values.model === 'oracle:GOLD' ? `oracle:${set.file}` : values.model;
+  const summaries: string[] = [];
+  const answerFiles = new Map<string, string>();
+  for (const set of sets) {
+    const answers = join(out, `${set.name}.answers.jsonl`);
+    const model = values.model === 'oracle:GOLD' ? `oracle:${set.file}` : values.model === 'replay' ? `replay:${answers}` : values.model;
+    const record = values.model === 'replay' ? [] : ['--save-answers', answers];
+    answerFiles.set(set.name, answers);
     for (const grounding of ['on', 'off'] as const) {
-      const output = join(values.out!, `${set.name}.abbreviations-${grounding}.jsonl`);
+      const output = join(out, `${set.name}.abbreviations-${grounding}.jsonl`);
       const started = performance.now();
-      await run('annotate', '--input', set.file, '--input-format', 'pubtator', '--model', model, '--types', set.types,
-        '--output', output, ...(grounding === 'off' ? ['--no-abbreviation-grounding'] : []), ...positionals);
+      const { stderr } = await run('annotate', '--input', set.file, '--input-format', 'pubtator', '--types', set.types,
+        '--documents', documents, '--output', output,
+        ...(grounding === 'on' ? ['--model', model, ...record] : ['--model', `replay:${answers}`, '--no-abbreviation-grounding']),
+        ...positionals);
       const seconds = (performance.now() - started) / 1000;
-      const score = async (match: string) =>
-        JSON.parse(await run('eval', '--gold', set.file, '--gold-format', 'pubtator', '--pred', output, '--match', match, '--json')) as Report;
+      summaries.push(`${set.name} ${grounding}: ${stderr.trim().split('\n').at(-1)} (${seconds.toFixed(0)} s)`);
+      const score = async (match: string) => JSON.parse((await run('eval', '--gold', set.file, '--gold-format', 'pubtator',
+        '--documents', documents, '--pred', output, '--match', match, '--json')).stdout) as Report;
       const [mentions, concepts] = [await score('strict'), await score('concept')];
       for (const type of [...Object.keys(mentions.byType), 'overall']) {
         const m = type === 'overall' ? mentions.overall : mentions.byType[type]!;
@@ -64,15 +116,80 @@ async function main(): Promise<void> {
       }
     }
   }
-  if (values.json) console.log(JSON.stringify({ model: values.model, rows }, null, 2));
+
+  // In this process, which has loaded no model: what the default lexicons and their n-gram
+  // indexes (built here, not on the first fuzzy match) add to its memory.
+  const entityTypes = EntityTypes.load();
+  const [rssBefore, heapBefore] = [rssMb(), heapMb()];
+  const loadStarted = performance.now();
+  const linker = (await conceptLinker('default', entityTypes))!.prepare();
+  const memory = {
+    lexicon_load_seconds: (performance.now() - loadStarted) / 1000,
+    rss_added_mb: rssMb() - rssBefore,
+    heap_added_mb: heapMb() - heapBefore,
+  };
+  const costs: StageCost[] = [];
+  for (const set of sets) {
+    const corpus = firstDocuments(await readCorpus(set.file, 'pubtator'), Number(documents));
+    costs.push(await stageCost(set.name, corpus.documents, answerFiles.get(set.name)!, set.types.split(','), linker, entityTypes));
+  }
+
+  if (values.json) console.log(JSON.stringify({ model: values.model, documents: Number(documents), rows, annotate: summaries, stage_cost: costs, memory }, null, 2));
   else {
-    console.log(`model ${values.model}`);
+    console.log(`model ${values.model}, first ${documents} documents of each set`);
+    for (const s of summaries) console.log(s);
     console.log('set                abbrev  type        mention P   R      F1    concept P   R      F1');
     for (const r of rows) {
       const f = (x: number) => x.toFixed(4);
       console.log(`${r.set.padEnd(18)} ${r.abbreviation_grounding.padEnd(6)}  ${r.type.padEnd(10)}  ${f(r.mention_precision)} ${f(r.mention_recall)} ${f(r.mention_f1)}  ${f(r.concept_precision)} ${f(r.concept_recall)} ${f(r.concept_f1)}`);
     }
+    console.log('concept linking, per document on replayed answers (ms): without / with / linking');
+    for (const c of costs) {
+      console.log(`${c.set.padEnd(18)} ${c.documents} docs  ${c.ms_per_doc_without_linking.toFixed(3)} / ${c.ms_per_doc_with_linking.toFixed(3)} / ${c.ms_per_doc_linking.toFixed(3)}`);
+    }
+    console.log(`default lexicons with their n-gram indexes: loaded in ${memory.lexicon_load_seconds.toFixed(2)} s, ` +
+      `RSS +${memory.rss_added_mb.toFixed(1)} MB, heap +${memory.heap_added_mb.toFixed(1)} MB`);
   }
+}
+
+/**
+ * The pipeline (`Annotator`) on the model's saved answers, with and without the linker, one
+ * document at a time: only linking differs, so the difference in time is the stage's.
+ */
+async function stageCost(set: string, documents: Document[], answers: string, types: string[], linker: ConceptLinker, entityTypes: EntityTypes): Promise<StageCost> {
+  const backend = new ReplayBackend(answers);
+  // No batch wait: a document's sentences go at once, so the timing is the stages', not the batcher's.
+  const batcher = queryBatcher(backend, { batchSize: 256, batchWaitMs: 0, concurrency: 1 });
+  const annotator = (concepts?: ConceptLinker) => new Annotator({
+    batcher, entityTypes, defaultTypes: types,
+    provenance: { model_id: backend.modelId, prompt_format: 'replay', pipeline_version: PIPELINE_VERSION },
+    ...(concepts ? { concepts } : {}),
+  });
+  const settings = [annotator(), annotator(linker)];
+  const fastest = settings.map(() => documents.map(() => Infinity));
+  for (let round = 0; round < STAGE_ROUNDS; round++) {
+    for (const s of round % 2 === 0 ? [0, 1] : [1, 0]) {
+      for (const [d, document] of documents.entries()) {
+        const started = performance.now();
+        await settings[s]!.annotate(document);
+        fastest[s]![d] = Math.min(fastest[s]![d]!, performance.now() - started);
+      }
+    }
+  }
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+  const [without, withLinking] = fastest.map(mean) as [number, number];
+  return { set, documents: documents.length, ms_per_doc_without_linking: without, ms_per_doc_with_linking: withLinking, ms_per_doc_linking: withLinking - without };
+}
+
+// With --expose-gc, collected first: what stays, not what is yet to be collected.
+function rssMb(): number {
+  globalThis.gc?.();
+  return process.memoryUsage().rss / 2 ** 20;
+}
+
+function heapMb(): number {
+  globalThis.gc?.();
+  return process.memoryUsage().heapUsed / 2 ** 20;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await main();

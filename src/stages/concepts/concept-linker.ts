@@ -35,6 +35,12 @@ export class ConceptLinker {
     return !!lexicon && ids.every((id) => lexicon.hasConcept(id));
   }
 
+  /** Builds every lexicon's n-gram index now, not on its first fuzzy match. */
+  prepare(): this {
+    for (const lexicon of this.lexicons.values()) lexicon.prepare();
+    return this;
+  }
+
   link(type: string, text: string, longForm?: string): LinkedConcept | undefined {
     const lexicon = this.lexicons.get(type);
     if (!lexicon) return undefined;
