@@ -3,7 +3,7 @@
 // for the work a pipeline run did, with no pipeline around it. A process of its own, so its
 // session's memory and CPU stay out of the figures of the pipeline measured beside it.
 import { Tensor, type InferenceSession } from 'onnxruntime-node';
-import { createSession, decoderLayout, modelPath, type DecoderLayout, type SessionOptions } from '../../src/inference/onnx/decoder-session.js';
+import { createSession, decoderLayout, keepsLogits, modelPath, type DecoderLayout, type SessionOptions } from '../../src/inference/onnx/decoder-session.js';
 import type { ForwardShape } from '../../src/inference/onnx/generate.js';
 
 export interface RooflineConfig extends SessionOptions {
@@ -38,6 +38,8 @@ async function timeForwards(session: InferenceSession, layout: DecoderLayout, sh
   const { numLayers, numKeyValueHeads: heads, headDim } = layout;
   const largest = Math.max(0, ...shapes.map((s) => s.rows * s.past));
   const zeros = new Float32Array(largest * heads * headDim);
+  // A pass needs the last position's logits only, where the graph can say so.
+  const lastOnly: Record<string, Tensor> = keepsLogits(session) ? { num_logits_to_keep: new Tensor('int64', BigInt64Array.of(1n), []) } : {};
   let ms = 0;
   for (const { rows, tokens, past } of shapes) {
     const int64 = (width: number, value: (col: number) => number) =>
@@ -47,6 +49,7 @@ async function timeForwards(session: InferenceSession, layout: DecoderLayout, sh
       input_ids: int64(tokens, () => 0),
       attention_mask: int64(past + tokens, () => 1),
       position_ids: int64(tokens, (col) => past + col),
+      ...lastOnly,
     };
     for (let layer = 0; layer < numLayers; layer++) {
       feeds[`past_key_values.${layer}.key`] = cache;

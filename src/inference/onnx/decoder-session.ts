@@ -77,3 +77,11 @@ export function decoderLayout(session: InferenceSession): DecoderLayout {
   }
   return { numLayers: pastKeys.length, numKeyValueHeads, headDim };
 }
+
+/**
+ * Whether the graph takes `num_logits_to_keep` (this project's builder, version 2 on), a required
+ * int64 scalar: the logits are then those of each row's last N positions (0: all of them).
+ */
+export function keepsLogits(session: InferenceSession): boolean {
+  return session.inputNames.includes('num_logits_to_keep');
+}
