@@ -33,7 +33,8 @@ export interface WeightInitializer {
   readonly shape: readonly number[];
   /** The HF parameter it is read from. */
   readonly parameter: string;
-  readonly part: 'float' | 'quant' | 'scales' | 'offsets';
+  /** `quant`: MatMulNBits blocks (uint8); `int8`: DynamicQuantizeMatMul's B. */
+  readonly part: 'float' | 'quant' | 'int8' | 'scales' | 'offsets';
 }
 
 /** Says, per HF parameter name, whether a linear weight is kept block-quantised. */
@@ -98,6 +99,14 @@ export function buildDecoderGraph(config: DecoderConfig, quantisation: Quantisat
     }
     const withBias = (y: string): string => (bias ? g.op('Add', [y, floatWeight(bias)]) : y);
     const [outputs, inputs] = shapes.get(parameter)! as [number, number];
+    if (spec.kind === 'int8-per-output') {
+      // ORT quantises x to uint8 (one scale per run) and multiplies on the int8 path (VNNI where the CPU has it).
+      return withBias(g.contribOp('DynamicQuantizeMatMul', [
+        x,
+        weight(`${base}.int8`, parameter, 'int8', [inputs, outputs]),
+        weight(`${base}.scales`, parameter, 'scales', [outputs]),
+      ]));
+    }
     const blocks = inputs / spec.blockSize;
     const product = g.contribOp('MatMulNBits', [
       x,
