@@ -48,7 +48,7 @@ async function child(job: Job): Promise<Timing> {
       await session.run(feeds);
       times.push(performance.now() - started);
     }
-    return percentile(times, 50);
+    return percentile(times, 0.5);
   };
   const prefillMs = await median(PREFILL, job.keep, PREFILL_REPS);
   const decodeMs = job.keep === 1 ? await Promise.all(DECODE.map((shape) => median(shape, 1, DECODE_REPS))) : undefined;
@@ -103,7 +103,7 @@ async function main(): Promise<void> {
   console.log(`prefill ${PREFILL.rows} × ${PREFILL.tokens} tokens; decode steps of ${DECODE.map((s) => s.rows).join(' and ')} rows on ${DECODE[0]!.past} cached positions; medians`);
   console.log('| dtype | threads | keep | prefill ms | prefill tok/s | decode ms/step b8 | decode ms/step b16 | RSS loaded MB | peak RSS MB |');
   console.log('|---|--:|--:|--:|--:|--:|--:|--:|--:|');
-  const median = (values: number[]) => percentile(values, 50);
+  const median = (values: number[]) => percentile(values, 0.5);
   for (const job of jobs) {
     const timings = results.get(job)!;
     const prefill = median(timings.map((t) => t.prefillMs));
