@@ -270,6 +270,7 @@ async function graphLogits(modelPath: string, config: DecoderConfig, tokens: num
       input_ids: ids(tokens),
       attention_mask: ids(tokens.map(() => 1)),
       position_ids: ids(tokens.map((_, i) => i)),
+      num_logits_to_keep: new Tensor('int64', BigInt64Array.of(0n), []),
     };
     for (let layer = 0; layer < config.num_hidden_layers; layer++) {
       feeds[`past_key_values.${layer}.key`] = emptyPast;

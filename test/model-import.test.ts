@@ -10,7 +10,7 @@ import {
   buildDecoderModel, decoderParameters, randomWeightSource, ropeInverseFrequencies, TINY_DECODER_SHAPE,
   type DecoderConfig, type Llama3RopeScaling, type WeightTensor,
 } from '../tools/model-builder/index.js';
-import { importModel, QUANTISED_MODEL_FILE, readImportInfo } from '../tools/model-import/import-model.js';
+import { importModel, INT8_MODEL_FILE, isImported, QUANTISED_MODEL_FILE, readImportInfo } from '../tools/model-import/import-model.js';
 import { loadTokenizer, renderChat } from '../src/inference/onnx/chat-model.js';
 import { CLI } from './support/paths.js';
 import { maxDifference, onnxLogits } from './support/onnx-logits.js';
@@ -77,6 +77,30 @@ test('--quantised adds model_q4.onnx: GGUF blocks as MatMulNBits, close to the f
   assert.ok(maxDifference(quantised, direct) < 0.05 * scale, `quantised logits drift ${maxDifference(quantised, direct)} of ${scale}`);
   const float = await stat(join(dir, 'model', 'onnx', 'model.onnx'));
   assert.ok((await stat(variant)).size < 0.6 * float.size);
+});
+
+test('--int8 adds model_quantized.onnx: int8 weights per output for DynamicQuantizeMatMul, close to the float32 model', async () => {
+  const dir = await scratch();
+  const file = join(dir, 'tiny-qwen2.gguf');
+  // Qwen2: biases and an untied lm_head, both on the int8 path.
+  await writeTinyGguf(file, QWEN2, randomWeightSource(QWEN2, 5), () => 'F32');
+  const model = join(dir, 'model');
+  await importModel(file, model, { int8: true });
+  const variant = join(model, 'onnx', INT8_MODEL_FILE);
+  assert.ok((await readFile(variant)).includes('DynamicQuantizeMatMul'));
+  assert.equal((await readImportInfo(model))?.int8, true);
+  const float = await logits(join(model, 'onnx', 'model.onnx'));
+  const int8 = await logits(variant);
+  // Weights rounded to 1/254 of each output's range, activations to 1/255 of the tensor's. The random
+  // model amplifies that (rounding the weights alone moves its logits by 2.6 % on average), so the
+  // bound is on the mean difference: a wrong layout or scale gives one of the logits' own size.
+  const meanDrift = int8.reduce((sum, v, i) => sum + Math.abs(v - float[i]!), 0) / float.reduce((sum, v) => sum + Math.abs(v), 0);
+  assert.ok(meanDrift < 0.1, `int8 logits drift ${(100 * meanDrift).toFixed(1)} % on average`);
+  assert.ok((await stat(variant)).size < 0.6 * (await stat(join(model, 'onnx', 'model.onnx'))).size);
+
+  await importModel(file, model);
+  assert.equal(await isImported(file, model), true);
+  assert.equal(await isImported(file, model, undefined, true), false, 'an import without the int8 variant is redone when it is asked for');
 });
 
 test('a Qwen2 GGUF (biases, untied lm_head, no permutation) imports to the logits of a direct build', async () => {

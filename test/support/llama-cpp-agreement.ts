@@ -83,6 +83,8 @@ async function onnxChoices(session: InferenceSession, tokens: readonly number[])
     input_ids: int64([...tokens]),
     attention_mask: int64(tokens.map(() => 1)),
     position_ids: int64(tokens.map((_, i) => i)),
+    // Every position's logits: 0 keeps all.
+    num_logits_to_keep: new Tensor('int64', BigInt64Array.of(0n), []),
   };
   const empty = new Tensor('float32', new Float32Array(0), [1, numKeyValueHeads, 0, headDim]);
   for (let layer = 0; layer < numLayers; layer++) {

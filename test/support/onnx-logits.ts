@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { decoderLayout } from '../../src/inference/onnx/decoder-session.js';
 
-/** The logits [1, tokens, vocab] of `tokens` fed from an empty cache. */
-export async function onnxLogits(modelPath: string, tokens: readonly number[]): Promise<Float32Array> {
+/** The logits [1, keep, vocab] of the last `keep` of `tokens` (all by default) fed from an empty cache. */
+export async function onnxLogits(modelPath: string, tokens: readonly number[], keep = tokens.length): Promise<Float32Array> {
   const session = await InferenceSession.create(modelPath);
   const { numLayers, numKeyValueHeads, headDim } = decoderLayout(session);
   const ids = (values: readonly number[]) => new Tensor('int64', BigInt64Array.from(values, BigInt), [1, values.length]);
@@ -12,6 +12,7 @@ export async function onnxLogits(modelPath: string, tokens: readonly number[]): 
     input_ids: ids(tokens),
     attention_mask: ids(tokens.map(() => 1)),
     position_ids: ids(tokens.map((_, i) => i)),
+    num_logits_to_keep: new Tensor('int64', BigInt64Array.of(BigInt(keep)), []),
   };
   for (let layer = 0; layer < numLayers; layer++) {
     for (const kind of ['key', 'value']) {

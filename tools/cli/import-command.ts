@@ -14,6 +14,8 @@ const COMMAND_LINE = {
       '"bioner-stream train", merged into the weights; refused if it was trained on another base'),
     quantised: toggle('GGUF only: also write onnx/model_q4.onnx, which keeps Q4_0/Q4_1/Q8_0 linear weights ' +
       '4/8-bit (ONNX Runtime MatMulNBits, int8 activations); load it with --dtype q4'),
+    int8: toggle('also write onnx/model_quantized.onnx from the float32 weights (after --adapter): linear weights ' +
+      'int8 per output (ONNX Runtime DynamicQuantizeMatMul); load it with --dtype q8'),
   },
   positionals: true,
 };
@@ -21,5 +23,5 @@ const COMMAND_LINE = {
 export async function importCommand(argv: string[]): Promise<void> {
   const { values, positionals } = parseCommandLine(argv, COMMAND_LINE);
   if (positionals.length !== 1) throw new UsageError('give exactly one SOURCE (a .gguf file or a checkpoint directory)');
-  console.error(describeImport(await importModel(positionals[0]!, values.out, { quantised: values.quantised, adapter: values.adapter })));
+  console.error(describeImport(await importModel(positionals[0]!, values.out, { quantised: values.quantised, int8: values.int8, adapter: values.adapter })));
 }

@@ -40,22 +40,25 @@ export interface EnsureDefaultModelOptions {
   log?: (line: string) => void;
 }
 
-/** The default model's directory (base + shipped adapter), fetching, merging and importing it first if needed. */
+/**
+ * The default model's directory (base + shipped adapter, with its int8 variant for `--dtype q8`),
+ * fetching, merging and importing it first if needed.
+ */
 export async function ensureDefaultModel(options: EnsureDefaultModelOptions = {}): Promise<string> {
-  return ensureImport(DEFAULT_MODEL_DIR, SHIPPED_ADAPTER, options);
+  return ensureImport(DEFAULT_MODEL_DIR, SHIPPED_ADAPTER, true, options);
 }
 
 /** The plain base model's directory: the tokenizer and chat template training renders with. */
 export async function ensureBaseModel(options: EnsureDefaultModelOptions = {}): Promise<string> {
-  return ensureImport(BASE_MODEL_DIR, undefined, options);
+  return ensureImport(BASE_MODEL_DIR, undefined, false, options);
 }
 
-async function ensureImport(dir: string, adapter: string | undefined, options: EnsureDefaultModelOptions): Promise<string> {
+async function ensureImport(dir: string, adapter: string | undefined, int8: boolean, options: EnsureDefaultModelOptions): Promise<string> {
   const log = options.log ?? ((line: string) => console.error(line));
-  if (await isImported(BASE_MODEL_GGUF, dir, adapter)) return dir;
+  if (await isImported(BASE_MODEL_GGUF, dir, adapter, int8)) return dir;
   if (!existsSync(BASE_MODEL_GGUF)) await fetchGguf(log);
   log(`importing ${BASE_MODEL.name}${adapter ? ` with the adapter ${adapter}` : ''} into ${dir}`);
-  log(describeImport(await importModel(BASE_MODEL_GGUF, dir, { adapter })));
+  log(describeImport(await importModel(BASE_MODEL_GGUF, dir, { adapter, int8 })));
   return dir;
 }
 

@@ -5,7 +5,7 @@ import { decoderParameters, elementCount, type WeightSource } from './weights.js
 import { byteLengthOf, writeOnnxModel, type WrittenModel } from './writer.js';
 
 /** Bump whenever the emitted graph changes, so cached test models are rebuilt. */
-export const BUILDER_VERSION = 1;
+export const BUILDER_VERSION = 2;
 
 /** Above this many weight bytes the builder defaults to a `model.onnx_data` sidecar. */
 const EXTERNAL_DATA_THRESHOLD = 1 << 30;

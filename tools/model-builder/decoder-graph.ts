@@ -11,6 +11,9 @@ const { DataType } = onnx.TensorProto;
  */
 const MASK_VALUE = -3.4028234663852886e38;
 
+/** The int64 scalar input (HF's name) that limits the logits to each row's last positions. */
+export const LOGITS_TO_KEEP = 'num_logits_to_keep';
+
 export interface DecoderGraph {
   readonly nodes: Onnx.INodeProto[];
   /** Small graph constants (shapes, axes, inverse RoPE frequencies). */
@@ -30,7 +33,8 @@ export interface WeightInitializer {
   readonly shape: readonly number[];
   /** The HF parameter it is read from. */
   readonly parameter: string;
-  readonly part: 'float' | 'quant' | 'scales' | 'offsets';
+  /** `quant`: MatMulNBits blocks (uint8); `int8`: DynamicQuantizeMatMul's B. */
+  readonly part: 'float' | 'quant' | 'int8' | 'scales' | 'offsets';
 }
 
 /** Says, per HF parameter name, whether a linear weight is kept block-quantised. */
@@ -95,6 +99,14 @@ export function buildDecoderGraph(config: DecoderConfig, quantisation: Quantisat
     }
     const withBias = (y: string): string => (bias ? g.op('Add', [y, floatWeight(bias)]) : y);
     const [outputs, inputs] = shapes.get(parameter)! as [number, number];
+    if (spec.kind === 'int8-per-output') {
+      // ORT quantises x to uint8 (one scale per run) and multiplies on the int8 path (VNNI where the CPU has it).
+      return withBias(g.contribOp('DynamicQuantizeMatMul', [
+        x,
+        weight(`${base}.int8`, parameter, 'int8', [inputs, outputs]),
+        weight(`${base}.scales`, parameter, 'scales', [outputs]),
+      ]));
+    }
     const blocks = inputs / spec.blockSize;
     const product = g.contribOp('MatMulNBits', [
       x,
@@ -190,9 +202,15 @@ export function buildDecoderGraph(config: DecoderConfig, quantisation: Quantisat
 
   g.scope = '';
   const final = rmsNorm(residual, floatWeight('model.norm.weight'));
+  // Only the last num_logits_to_keep positions of each row reach the LM head (0 keeps all,
+  // as in HF): a decoder reads one position per row, and the head is vocab × hidden per position.
+  const hiddenShape = g.op('Concat', [idsShape, g.int64([hidden])], [intAttr('axis', 0)]);
+  const start = unsqueeze(g.op('Neg', [LOGITS_TO_KEEP]), [0]);
+  const kept = g.op('Slice', [g.op('Reshape', [final, hiddenShape]), start, g.int64([Number.MAX_SAFE_INTEGER]), g.int64([1])]);
   const lmHead = config.tie_word_embeddings ? 'model.embed_tokens.weight' : 'lm_head.weight';
-  const logits2d = project(final, lmHead, undefined, 'lm_head.weight');
-  const logitsShape = g.op('Concat', [idsShape, g.int64([config.vocab_size])], [intAttr('axis', 0)]);
+  const logits2d = project(g.op('Reshape', [kept, g.int64([-1, hidden])]), lmHead, undefined, 'lm_head.weight');
+  const batchSize = g.op('Gather', [idsShape, g.int64([0])], [intAttr('axis', 0)]);
+  const logitsShape = g.op('Concat', [batchSize, g.int64([-1, config.vocab_size])], [intAttr('axis', 0)]);
   g.op('Reshape', [logits2d, logitsShape], [], 'logits');
 
   const kvDims = ['batch_size', numKvHeads, 'past_sequence_length', headDim];
@@ -201,8 +219,9 @@ export function buildDecoderGraph(config: DecoderConfig, quantisation: Quantisat
     valueInfo('input_ids', DataType.INT64, ['batch_size', 'sequence_length']),
     valueInfo('attention_mask', DataType.INT64, ['batch_size', 'total_sequence_length']),
     valueInfo('position_ids', DataType.INT64, ['batch_size', 'sequence_length']),
+    valueInfo(LOGITS_TO_KEEP, DataType.INT64, []),
   ];
-  const outputs = [valueInfo('logits', DataType.FLOAT, ['batch_size', 'sequence_length', config.vocab_size])];
+  const outputs = [valueInfo('logits', DataType.FLOAT, ['batch_size', 'kept_sequence_length', config.vocab_size])];
   for (let layer = 0; layer < config.num_hidden_layers; layer++) {
     for (const kind of ['key', 'value']) {
       inputs.push(valueInfo(`past_key_values.${layer}.${kind}`, DataType.FLOAT, kvDims));

@@ -4,3 +4,4 @@ export { buildDecoderGraph, type DecoderGraph } from './decoder-graph.js';
 export * from './model-directory.js';
 export * from './weights.js';
 export type { WrittenModel } from './writer.js';
+export * from './int8-weights.js';

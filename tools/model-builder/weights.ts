@@ -7,22 +7,35 @@ export interface WeightTensor {
   readonly shape: readonly number[];
 }
 
-/** How a linear weight is kept block-quantised (blocks run along the input axis). */
-export interface QuantisationSpec {
+/** How a linear weight is kept quantised. */
+export type QuantisationSpec = BlockQuantisation | OutputInt8Quantisation;
+
+/** In blocks along the input axis, for MatMulNBits (int8 activations per block). */
+export interface BlockQuantisation {
+  kind: 'blocks';
   bits: 4 | 8;
   blockSize: number;
   /** Per-block offsets as well as scales (GGUF Q4_1's minimum). */
   offsets: boolean;
 }
 
+/** Symmetric int8 with one scale per output, for DynamicQuantizeMatMul (activations quantised per run). */
+export interface OutputInt8Quantisation {
+  kind: 'int8-per-output';
+}
+
 /**
- * A block-quantised [out, in] linear weight in ONNX Runtime's MatMulNBits layout:
- * w = scale · (q − 2^(bits−1)) + offset, per block of `blockSize` inputs.
+ * A quantised [out, in] linear weight. Blocks, in ONNX Runtime's MatMulNBits layout:
+ * w = scale · (q − 2^(bits−1)) + offset, per block of `blockSize` inputs. Int8 per output:
+ * w = scale[out] · q, q stored transposed as DynamicQuantizeMatMul's B.
  */
 export interface QuantisedWeight {
-  /** [out, in/blockSize, blockSize·bits/8]; 4-bit values packed two a byte, low nibble first. */
+  /**
+   * Blocks: [out, in/blockSize, blockSize·bits/8], 4-bit values packed two a byte, low nibble
+   * first. Int8 per output: [in, out] signed bytes.
+   */
   data: Uint8Array;
-  /** [out · in/blockSize]. */
+  /** Blocks: [out · in/blockSize]. Int8 per output: [out]. */
   scales: Float32Array;
   /** [out, in/blockSize], when the spec has offsets. */
   offsets?: Float32Array;

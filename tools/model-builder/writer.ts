@@ -52,10 +52,11 @@ function modelHeader(graph: DecoderGraph): Onnx.IModelProto {
   };
 }
 
+const { DataType } = onnx.TensorProto;
 const dataTypeOf = (init: WeightInitializer): number =>
-  init.part === 'quant' ? onnx.TensorProto.DataType.UINT8 : onnx.TensorProto.DataType.FLOAT;
+  init.part === 'quant' ? DataType.UINT8 : init.part === 'int8' ? DataType.INT8 : DataType.FLOAT;
 export const byteLengthOf = (init: WeightInitializer): number =>
-  elementCount(init.shape) * (init.part === 'quant' ? 1 : Float32Array.BYTES_PER_ELEMENT);
+  elementCount(init.shape) * (dataTypeOf(init) === DataType.FLOAT ? Float32Array.BYTES_PER_ELEMENT : 1);
 
 type InitializerReader = (init: WeightInitializer) => Promise<Uint8Array>;
 
@@ -80,7 +81,7 @@ function initializerReader(weights: WeightSource): InitializerReader {
       bytes = rawBytes(data);
     } else {
       const weight = await quantised(init.parameter);
-      const part = init.part === 'quant' ? weight.data : weight[init.part];
+      const part = init.part === 'quant' || init.part === 'int8' ? weight.data : weight[init.part];
       bytes = part && (part instanceof Uint8Array ? part : rawBytes(part));
     }
     if (bytes?.length !== byteLengthOf(init)) {

@@ -2,7 +2,7 @@
 // dequantisation to float32 for the types this importer supports, and repacking of the
 // 32-element block types for ONNX Runtime's MatMulNBits. Block layouts follow ggml's
 // `block_q4_0`, `block_q4_1` and `block_q8_0` (ggml-common.h).
-import type { QuantisationSpec, QuantisedWeight } from '../model-builder/weights.js';
+import type { BlockQuantisation, QuantisedWeight } from '../model-builder/weights.js';
 
 export interface GgmlType {
   id: number;
@@ -137,10 +137,10 @@ export function dequantise(type: GgmlType, bytes: Uint8Array, count: number, ten
 }
 
 /** The MatMulNBits form of each ggml block type it can hold exactly (all with 32-element blocks). */
-export const NBITS_FORMS: Record<string, QuantisationSpec> = {
-  Q4_0: { bits: 4, blockSize: 32, offsets: false },
-  Q4_1: { bits: 4, blockSize: 32, offsets: true },
-  Q8_0: { bits: 8, blockSize: 32, offsets: false },
+export const NBITS_FORMS: Record<string, BlockQuantisation> = {
+  Q4_0: { kind: 'blocks', bits: 4, blockSize: 32, offsets: false },
+  Q4_1: { kind: 'blocks', bits: 4, blockSize: 32, offsets: true },
+  Q8_0: { kind: 'blocks', bits: 8, blockSize: 32, offsets: false },
 };
 
 /**

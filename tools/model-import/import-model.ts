@@ -3,7 +3,9 @@
 import { existsSync, statSync } from 'node:fs';
 import { copyFile, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { BUILDER_VERSION, buildDecoderModel, decoderParameters, writeModelDirectory, type DecoderConfig, type WeightSource } from '../model-builder/index.js';
+import {
+  BUILDER_VERSION, buildDecoderModel, decoderParameters, int8WeightSource, writeModelDirectory, type BuiltModel, type DecoderConfig, type WeightSource,
+} from '../model-builder/index.js';
 import { GUIDELINES_FILE } from '../../src/inference/model-guidelines.js';
 import { baseFingerprint, type BaseFingerprint } from './base-fingerprint.js';
 import { GGUF_MAGIC, openGguf } from './gguf-file.js';
@@ -15,7 +17,7 @@ import { withLoraAdapter } from './lora-adapter.js';
 /** Written last into every imported model directory: what it was made from. */
 const IMPORT_MARKER = 'import-info.json';
 /** Bump when the files an import writes change, so cached imports are redone. */
-const IMPORTER_VERSION = 1;
+const IMPORTER_VERSION = 2;
 
 export type SourceFormat = 'gguf' | 'hf-checkpoint';
 
@@ -28,6 +30,8 @@ export interface ImportInfo {
   importerVersion: number;
   /** onnx/model_q4.onnx was written too. */
   quantised: boolean;
+  /** onnx/model_quantized.onnx (int8 per output, the `q8` dtype) was written too. */
+  int8: boolean;
   /** The LoRA adapter merged into the weights: its directory and its weights' sha256. */
   adapter?: { dir: string; sha256: string };
 }
@@ -68,10 +72,13 @@ export async function readImportInfo(dir: string): Promise<ImportInfo | undefine
   }
 }
 
-/** True when `dir` already holds an import of this source (with this adapter, if any) by this builder and importer. */
-export async function isImported(source: string, dir: string, adapter?: string): Promise<boolean> {
+/**
+ * True when `dir` already holds an import of this source (with this adapter, if any, and the int8
+ * variant if asked for) by this builder and importer.
+ */
+export async function isImported(source: string, dir: string, adapter?: string, int8 = false): Promise<boolean> {
   const info = await readImportInfo(dir);
-  if (!info || !existsSync(source)) return false;
+  if (!info || !existsSync(source) || (int8 && !info.int8)) return false;
   const sameAdapter = adapter === undefined ? info.adapter === undefined
     : info.adapter?.dir === resolve(adapter) && info.adapter.sha256 === (await baseFingerprint(adapterWeights(adapter))).sha256;
   return info.source === resolve(source) && info.sourceStamp === sourceStamp(source, info.format) &&
@@ -92,10 +99,17 @@ export interface ImportOptions {
   quantised?: boolean;
   /** A PEFT LoRA adapter directory to merge into the weights (see lora-adapter.ts). */
   adapter?: string;
+  /**
+   * Also write onnx/model_quantized.onnx (the engine's `q8` dtype) from the float32 weights, after
+   * any adapter merge: every linear weight int8 per output row, for DynamicQuantizeMatMul.
+   */
+  int8?: boolean;
 }
 
 /** The quantised variant's file, named as transformers.js and the engine's `--dtype q4` expect. */
 export const QUANTISED_MODEL_FILE = 'model_q4.onnx';
+/** The int8 variant's file: the engine's `--dtype q8`. */
+export const INT8_MODEL_FILE = 'model_quantized.onnx';
 
 export async function importModel(source: string, outDir: string, options: ImportOptions = {}): Promise<ImportResult> {
   const started = performance.now();
@@ -114,9 +128,10 @@ export async function importModel(source: string, outDir: string, options: Impor
       adapter = merged.adapter;
       return merged.weights;
     };
+    const int8 = options.int8 ?? false;
     const { config, built } = format === 'gguf'
-      ? await importGguf(source, staging, quantised, merge)
-      : await importCheckpoint(source, staging, merge);
+      ? await importGguf(source, staging, quantised, int8, merge)
+      : await importCheckpoint(source, staging, int8, merge);
     const info: ImportInfo = {
       source: resolve(source),
       format,
@@ -124,6 +139,7 @@ export async function importModel(source: string, outDir: string, options: Impor
       builderVersion: BUILDER_VERSION,
       importerVersion: IMPORTER_VERSION,
       quantised,
+      int8,
       ...(adapter && { adapter: { dir: resolve(options.adapter!), sha256: adapter.sha256 } }),
     };
     // The adapter's guideline names travel with the merged model (see model-guidelines.ts).
@@ -149,35 +165,45 @@ export async function importModel(source: string, outDir: string, options: Impor
 /** The weights to build from: the source's own, or with an adapter merged in. */
 type MergeAdapter = (config: DecoderConfig, weights: WeightSource) => Promise<WeightSource>;
 
-async function importGguf(file: string, dir: string, quantised: boolean, merge: MergeAdapter) {
+async function importGguf(file: string, dir: string, quantised: boolean, int8: boolean, merge: MergeAdapter) {
   const gguf = await openGguf(file);
   try {
     const { config, weights, quantisedWeights } = await ggufModel(gguf);
     const tokenizer = ggufTokenizerFiles(gguf);
-    const built = await writeModelDirectory({ dir, config, weights: await merge(config, weights), ...tokenizer });
-    if (!quantised) return { config, built };
-    const variant = await buildDecoderModel({ config, weights: quantisedWeights, modelPath: join(dir, 'onnx', QUANTISED_MODEL_FILE) });
-    return { config, built: { ...built, modelBytes: built.modelBytes + variant.modelBytes, dataBytes: built.dataBytes + variant.dataBytes } };
+    const merged = await merge(config, weights);
+    let built = await writeModelDirectory({ dir, config, weights: merged, ...tokenizer });
+    if (quantised) built = withVariant(built, await buildDecoderModel({ config, weights: quantisedWeights, modelPath: join(dir, 'onnx', QUANTISED_MODEL_FILE) }));
+    if (int8) built = withVariant(built, await buildInt8(dir, config, merged));
+    return { config, built };
   } finally {
     await gguf.close();
   }
 }
 
-async function importCheckpoint(source: string, dir: string, merge: MergeAdapter) {
+async function importCheckpoint(source: string, dir: string, int8: boolean, merge: MergeAdapter) {
   const checkpoint = await openHfCheckpoint(source);
   try {
     const { config, weights, tokenizer } = checkpoint;
-    return { config, built: await writeModelDirectory({ dir, config, weights: await merge(config, weights), ...tokenizer }) };
+    const merged = await merge(config, weights);
+    const built = await writeModelDirectory({ dir, config, weights: merged, ...tokenizer });
+    return { config, built: int8 ? withVariant(built, await buildInt8(dir, config, merged)) : built };
   } finally {
     await checkpoint.weights.close();
   }
 }
 
+const buildInt8 = (dir: string, config: DecoderConfig, weights: WeightSource): Promise<BuiltModel> =>
+  buildDecoderModel({ config, weights: int8WeightSource(weights, config), modelPath: join(dir, 'onnx', INT8_MODEL_FILE) });
+
+/** The main model's figures with a variant's bytes added. */
+const withVariant = (built: BuiltModel, variant: BuiltModel): BuiltModel =>
+  ({ ...built, modelBytes: built.modelBytes + variant.modelBytes, dataBytes: built.dataBytes + variant.dataBytes });
+
 /** A readable one-line description of an imported model, for the CLI and scripts. */
 export function describeImport(result: ImportResult): string {
   const { config } = result;
   const adapter = result.adapter ? ` + adapter ${basename(result.adapter.dir)}` : '';
-  return `imported ${basename(result.source)}${adapter} (${result.format}${result.quantised ? ', quantised' : ''}, ${config.model_type}, ` +
+  return `imported ${basename(result.source)}${adapter} (${result.format}${result.quantised ? ', quantised' : ''}${result.int8 ? ', int8' : ''}, ${config.model_type}, ` +
     `${(result.parameterCount / 1e6).toFixed(1)}M parameters, ${config.num_hidden_layers} layers) → ${result.dir}: ` +
     `${(result.modelBytes / 2 ** 20).toFixed(0)} MiB in ${result.seconds.toFixed(1)} s`;
 }

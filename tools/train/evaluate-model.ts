@@ -1,15 +1,17 @@
 // The model card's quality figures, through the whole pipeline: `annotate` then `eval` on each
-// recipe corpus's test split (strict on document offsets, and UniversalNER's lenient string
+// recipe corpus's test split (or devel split; strict on document offsets, and UniversalNER's lenient string
 // match), next to the oracle (gold answers through the same splitting and grounding), which
 // shows what the pipeline itself loses.
 //
-//   node dist/tools/train/evaluate-model.js [--model DIR] [--recipe FILE] [--documents N] [--out FILE]
+//   node dist/tools/train/evaluate-model.js [--model DIR] [--dtype D] [--recipe FILE] [--split test|devel]
+//     [--corpus NAME] [--documents N] [--out FILE]
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { integer, parseCommandLine, text } from '../../src/cli/options.js';
+import { choice, integer, parseCommandLine, text } from '../../src/cli/options.js';
+import { MODEL_DTYPES } from '../../src/inference/onnx/decoder-session.js';
 import type { Report } from '../../src/evaluation/score.js';
 import { projectPath, readJson } from '../../src/project.js';
 import { CLI } from '../bench/cli-process.js';
@@ -23,8 +25,11 @@ const COMMAND_LINE = {
   synopsis: 'usage: node dist/tools/train/evaluate-model.js [options]',
   options: {
     model: text('DIR', 'the model to score (default: the shipped default model)'),
-    recipe: text('FILE', 'which corpora and test splits', DEFAULT_RECIPE, 'models/smollm2-135m-bioner/recipe.json'),
-    documents: integer('the first N documents (sentences for IOB corpora) of each test split; 0 for all', 0, { min: 0 }),
+    dtype: choice(MODEL_DTYPES, 'which weights under onnx/ annotate loads (default: annotate\'s own)'),
+    recipe: text('FILE', 'which corpora and splits', DEFAULT_RECIPE, 'models/smollm2-135m-bioner/recipe.json'),
+    split: choice(['test', 'devel'] as const, 'which split of each corpus', 'test'),
+    corpus: text('NAME', 'only this recipe corpus (its guideline name, e.g. NCBI-disease)'),
+    documents: integer('the first N documents (sentences for IOB corpora) of each split; 0 for all', 0, { min: 0 }),
     out: text('FILE', 'the figures as JSON', projectPath('.cache', 'evaluation.json'), '.cache/evaluation.json'),
   },
 };
@@ -44,23 +49,28 @@ const recipe = loadRecipe(o.recipe);
 const guidelines = readJson<Record<string, string[]>>(join(model, 'guidelines.json'));
 const dir = await mkdtemp(join(tmpdir(), 'bioner-evaluate-'));
 const results: CorpusScores[] = [];
+const corpora = recipe.corpora.filter((c) => c[o.split] && (o.corpus === undefined || c.name === o.corpus));
+if (corpora.length === 0) throw new Error(`${o.recipe} has no ${o.split} split${o.corpus ? ` for a corpus named ${o.corpus}` : ''}`);
 
-for (const corpus of recipe.corpora.filter((c) => c.test)) {
-  const format = corpus.test!.format!;
+for (const corpus of corpora) {
+  const split = corpus[o.split]!;
+  // A split of folds shares its file with training folds: scoring the whole file would score training data.
+  if (split.folds) throw new Error(`${corpus.name}'s ${o.split} split is folds of ${split.file}; pick another corpus with --corpus`);
+  const format = split.format!;
   // The oracle backend tells the gold file's format by its extension.
   const gold = join(dir, `${corpus.name}.${format === 'iob' ? 'tsv' : format}`);
-  const documents = await writeFirstDocuments(corpus.test!, o.documents, gold);
+  const documents = await writeFirstDocuments(split, o.documents, gold);
   const types = (guidelines[corpus.name] ?? []).join(',');
-  const annotate = async (modelSpec: string, out: string) => {
+  const annotate = async (modelSpec: string, out: string, ...options: string[]) => {
     const started = performance.now();
     await cli('annotate', '--input', gold, '--input-format', format, '--model', modelSpec, '--guidelines', corpus.name,
-      '--types', types, '--output', out);
+      '--types', types, '--output', out, ...options);
     return (performance.now() - started) / 1000;
   };
   const score = async (pred: string, match: string) =>
     JSON.parse(await cli('eval', '--gold', gold, '--gold-format', format, '--pred', pred, '--match', match, '--json')) as Report;
   const pred = join(dir, `${corpus.name}.jsonl`);
-  const seconds = await annotate(model, pred);
+  const seconds = await annotate(model, pred, ...(o.dtype ? ['--dtype', o.dtype] : []));
   await annotate(`oracle:${gold}`, join(dir, `${corpus.name}.oracle.jsonl`));
   results.push({
     corpus: corpus.name, documents, seconds,
@@ -71,7 +81,7 @@ for (const corpus of recipe.corpora.filter((c) => c.test)) {
   console.error(`${corpus.name}: strict F1 ${results.at(-1)!.strict.overall.f1.toFixed(3)} in ${seconds.toFixed(0)} s`);
 }
 
-await writeFile(o.out, `${JSON.stringify({ model, documents: o.documents, results }, null, 2)}\n`);
+await writeFile(o.out, `${JSON.stringify({ model, dtype: o.dtype, split: o.split, documents: o.documents, results }, null, 2)}\n`);
 console.log(table(results));
 
 /** The first `n` blank-line-separated blocks (PubTator documents, IOB sentences) of a split; all when n is 0. */

@@ -59,11 +59,6 @@ export async function createSession(path: string, options: SessionOptions = {}):
   }
 }
 
-/** Whether the graph returns logits only for the last `num_logits_to_keep` positions of each row. */
-export function keepsLogits(session: InferenceSession): boolean {
-  return session.inputNames.includes('num_logits_to_keep');
-}
-
 /** KV-cache geometry, read from the `past_key_values.N.key` inputs [batch, kv_heads, past, head_dim]. */
 export interface DecoderLayout {
   numLayers: number;
@@ -81,4 +76,12 @@ export function decoderLayout(session: InferenceSession): DecoderLayout {
     throw new Error(`KV heads and head_dim must be static, got [${first.shape.join(', ')}]`);
   }
   return { numLayers: pastKeys.length, numKeyValueHeads, headDim };
+}
+
+/**
+ * Whether the graph takes `num_logits_to_keep` (this project's builder, version 2 on), a required
+ * int64 scalar: the logits are then those of each row's last N positions (0: all of them).
+ */
+export function keepsLogits(session: InferenceSession): boolean {
+  return session.inputNames.includes('num_logits_to_keep');
 }
