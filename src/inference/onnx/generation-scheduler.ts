@@ -77,7 +77,8 @@ export interface SchedulerOptions {
   prefixCacheBytes: number;
 }
 
-/** Prompts of a pass must share at least this many uncached tokens for a pass of their own to feed them once. */
+/** Prompts of a pass get a pass of their own for what they share when at least this many share at least this many uncached tokens. */
+const MIN_SHARING_ROWS = 3;
 const MIN_SHARED_TOKENS = 16;
 /**
  * Most prompt-lookup tokens a row feeds ahead. A decode pass reads every weight whatever its
@@ -159,8 +160,7 @@ export class GenerationScheduler {
       const decoding = this.live.filter((l) => l.feed.length > 0);
       const lockstep = this.live.some((l) => !l.run.features.stepBatching);
       try {
-        // In lockstep every row finishes its turn before any is prompted for the next.
-        if (prompting.length > 0 && !(lockstep && decoding.length > 0)) await this.prefill(prompting);
+        if (prompting.length > 0 && this.prefillsNow(prompting.length, decoding.length, lockstep)) await this.prefill(prompting);
         else if (decoding.length > 0) await this.decode(decoding);
       } catch (error) {
         this.fail(this.live.map((l) => l.run), error as Error);
@@ -171,6 +171,16 @@ export class GenerationScheduler {
       await new Promise((resolve) => setImmediate(resolve));
     }
     this.running = false;
+  }
+
+  /**
+   * Whether prompts are fed before the next decode step. A decode pass costs about the same
+   * for 4 rows as for 16 (it reads every weight once either way), so prompts wait until they
+   * are as many as the rows decoding, and the decode batch stays full. In lockstep every row
+   * finishes its turn before any is prompted for the next.
+   */
+  private prefillsNow(prompting: number, decoding: number, lockstep: boolean): boolean {
+    return decoding === 0 || (!lockstep && prompting >= decoding);
   }
 
   /** Takes waiting sequences in while there is room; a lockstep run goes alone and whole, as one batch. */
@@ -310,13 +320,17 @@ export class GenerationScheduler {
    */
   private async shareUncachedPrefixes(rows: Live[], sources: RowSource[]): Promise<boolean> {
     const eligible = rows.flatMap((row, i) => (row.run.features.reuse && row.run.features.prefixCache ? [i] : []));
-    if (eligible.length < 2) return false;
+    if (eligible.length < MIN_SHARING_ROWS) return false;
     const order = [...eligible].sort((a, b) => compareTokens(rows[a]!.turn.prompt, rows[b]!.turn.prompt));
+    const promptAt = (k: number) => rows[order[k]!]!.turn.prompt;
     const prefixes = new Map<string, { tokens: number[]; row: Live }>();
     order.forEach((i, k) => {
-      const prompt = rows[i]!.turn.prompt;
-      const neighbours = [order[k - 1], order[k + 1]].flatMap((j) => (j === undefined ? [] : [rows[j]!.turn.prompt]));
-      const shared = Math.max(...neighbours.map((other) => commonPrefixLength(prompt, other, prompt.length - 1)));
+      const prompt = promptAt(k);
+      // Sorted, a run of prompts shares what its first and last share: the longest prefix this one shares with enough others.
+      let shared = 0;
+      for (let first = Math.max(0, k - MIN_SHARING_ROWS + 1); first <= k && first + MIN_SHARING_ROWS <= order.length; first++) {
+        shared = Math.max(shared, commonPrefixLength(promptAt(first), promptAt(first + MIN_SHARING_ROWS - 1), prompt.length - 1));
+      }
       if (shared < sources[i]!.keep + MIN_SHARED_TOKENS) return;
       const tokens = prompt.slice(0, shared);
       prefixes.set(tokens.join(','), { tokens, row: rows[i]! });
