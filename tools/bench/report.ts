@@ -81,9 +81,14 @@ const fixed = (value: number | null, digits: number) => (value === null ? '' : v
 
 /** A Markdown table, so it can go into docs/performance.md as printed. */
 export function table(rows: readonly BenchRow[]): string {
-  const cells = rows.map((r) => COLUMNS.map(([, cell]) => cell(r)));
-  const widths = COLUMNS.map(([title], i) => Math.max(title.length, ...cells.map((c) => c[i]!.length)));
-  const line = (values: string[]) => `| ${values.map((v, i) => (i < 3 ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join(' | ')} |`;
-  const rule = `|${widths.map((w, i) => (i < 3 ? `-${'-'.repeat(w)}-` : `-${'-'.repeat(w)}:`)).join('|')}|`;
-  return [line(COLUMNS.map(([title]) => title)), rule, ...cells.map(line)].join('\n');
+  return markdownTable(COLUMNS, rows, 3);
+}
+
+/** Rows as a Markdown table of `columns`: the first `textColumns` left-aligned, the rest right-aligned. */
+export function markdownTable<R>(columns: readonly [string, (row: R) => string][], rows: readonly R[], textColumns: number): string {
+  const cells = rows.map((r) => columns.map(([, cell]) => cell(r)));
+  const widths = columns.map(([title], i) => Math.max(title.length, ...cells.map((c) => c[i]!.length)));
+  const line = (values: string[]) => `| ${values.map((v, i) => (i < textColumns ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join(' | ')} |`;
+  const rule = `|${widths.map((w, i) => (i < textColumns ? `-${'-'.repeat(w)}-` : `-${'-'.repeat(w)}:`)).join('|')}|`;
+  return [line(columns.map(([title]) => title)), rule, ...cells.map(line)].join('\n');
 }
