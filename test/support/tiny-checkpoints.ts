@@ -4,7 +4,7 @@
 // should recover, so a test can compare an import against a direct build.
 import { writeFile } from 'node:fs/promises';
 import type { DecoderConfig, WeightSource, WeightTensor } from '../../tools/model-builder/index.js';
-import { decoderParameters } from '../../tools/model-builder/index.js';
+import { decoderParameters, TINY_DECODER_SHAPE } from '../../tools/model-builder/index.js';
 import { f32ToF16 } from '../../tools/model-import/ggml-types.js';
 import { reorderQkRows } from '../../tools/model-import/gguf-model.js';
 
@@ -135,6 +135,19 @@ export function tinyVocabulary(): { tokens: string[]; merges: string[]; types: n
   const types = tokens.map((_, id) => (id >= 258 ? 3 : 1));
   return { tokens, merges, types };
 }
+
+/** A tiny Llama config over tinyVocabulary(), for GGUF files written by writeTinyGguf. */
+export const TINY_LLAMA: DecoderConfig = {
+  model_type: 'llama',
+  vocab_size: 261, // tinyVocabulary(): 256 bytes, 2 merges, 3 special tokens
+  ...TINY_DECODER_SHAPE,
+  rms_norm_eps: 1e-5,
+  rope_theta: 10_000,
+  tie_word_embeddings: true,
+  max_position_embeddings: 512,
+  bos_token_id: 259,
+  eos_token_id: 260,
+};
 
 export const CHATML_TEMPLATE = "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
 
