@@ -1,10 +1,10 @@
 // `node dist/tools/bench/peers-bench.js [--sentences 32] [--seed 42] [--slice 8] [--sequences 8]
-// [--batch-size N] [--gguf-type Q8_0] [--peers llama-cpp,transformers-js]`: the default model
+// [--batch-size N] [--threads N] [--gguf-type Q8_0] [--peers llama-cpp,transformers-js]`: the default model
 // through its peers on NCBI-disease test sentences, and the machine's GEMM peak, measured in
 // one run: the peers take turns slice by slice, in rotating order, with a GEMM measurement in
 // every round, so load from other work falls on all of them alike.
 import { readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { DecoderConfig } from '../model-builder/config.js';
@@ -22,6 +22,7 @@ const { values: args } = parseArgs({
     slice: { type: 'string', default: '8' },
     sequences: { type: 'string' },
     'batch-size': { type: 'string' },
+    threads: { type: 'string' },
     'gguf-type': { type: 'string', default: 'Q8_0' },
     'max-new-tokens': { type: 'string', default: '64' },
     peers: { type: 'string', default: PEERS.join(',') },
@@ -31,7 +32,9 @@ const ggufType = args['gguf-type'] as ExportType;
 if (!EXPORT_TYPES.includes(ggufType)) throw new Error(`--gguf-type must be one of ${EXPORT_TYPES.join(', ')}`);
 const peerNames = args.peers.split(',') as PeerName[];
 for (const name of peerNames) if (!PEERS.includes(name)) throw new Error(`unknown peer ${name}; peers: ${PEERS.join(', ')}`);
-const threads = availableParallelism();
+/** The GEMM peak is always measured on every core; the peers get --threads (default: every core). */
+const cores = availableParallelism();
+const threads = args.threads ? Number(args.threads) : cores;
 const sliceSize = Number(args.slice);
 
 const modelDir = await ensureDefaultModel();
@@ -39,7 +42,7 @@ const gguf = await ensureDefaultGguf(ggufType);
 const workload = WORKLOADS.find((w) => w.name === 'ncbi-test')!;
 const { queries } = await sampleQueries(workload, Number(args.sentences), Number(args.seed));
 const host = machine();
-console.error(`peers: ${host.cpu}, ${threads} cores, load ${host.load_start.toFixed(2)}; ${queries.length} ${workload.name} sentences`);
+console.error(`peers: ${host.cpu}, ${cores} cores, peers on ${threads} threads, load ${host.load_start.toFixed(2)}; ${queries.length} ${workload.name} sentences`);
 
 const options = {
   modelDir,
@@ -60,7 +63,7 @@ try {
     const slice = queries.slice(start, start + sliceSize);
     const order = peers.map((_, i) => peers[(i + round) % peers.length]!);
     for (const peer of order) add(peer.name, await peer.run(slice));
-    gemm.push(...await measureGemm({ threads, runs: 3 }));
+    gemm.push(...await measureGemm({ threads: cores, runs: 3 }));
     console.error(`peers: ${Math.min(start + sliceSize, queries.length)}/${queries.length} sentences`);
   }
 } finally {
@@ -93,7 +96,7 @@ function requiredGflop(result: PeerResult): number {
 }
 
 const rows = peerNames.map((name) => ({ name, result: totals.get(name)! }));
-console.log(`machine: ${host.cpu}, ${threads} cores; GGUF ${ggufType}; ${queries.length} ${workload.name} sentences (seed ${args.seed})`);
+console.log(`machine: ${host.cpu}, ${cores} cores, load ${host.load_start.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end; peers on ${threads} threads; GGUF ${ggufType}; ${queries.length} ${workload.name} sentences (seed ${args.seed})`);
 console.log(markdownTable<(typeof rows)[number]>([
   ['peer', (r) => r.name],
   ['sent/s', (r) => (queries.length / r.result.seconds).toFixed(2)],
@@ -104,6 +107,8 @@ console.log(markdownTable<(typeof rows)[number]>([
   ['peak RSS MB', (r) => r.result.peakRssMb.toFixed(0)],
   ['GFLOP/s', (r) => (requiredGflop(r.result) / r.result.seconds).toFixed(1)],
   ['efficiency', (r) => (requiredGflop(r.result) / r.result.seconds / peak).toFixed(3)],
+  // By CPU time against one core's share of the peak: other work on the machine barely moves it.
+  ['eff. (cpu)', (r) => (requiredGflop(r.result) / r.result.cpuSeconds / (peak / cores)).toFixed(3)],
 ], rows, 1));
 console.log('\nGEMM (ONNX Runtime, best of the rounds):');
 const best = new Map<string, GemmRate>();

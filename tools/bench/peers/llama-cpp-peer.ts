@@ -1,7 +1,8 @@
 // The llama.cpp peer (node-llama-cpp, CPU build from npm) as a user would run it at its best:
-// quantised GGUF weights, several conversations at once on the sequences of one context (so
-// llama.cpp decodes them in one batch), each conversation's KV kept in its sequence from turn to
-// turn, greedy, threads = cores. Prompts are our rendered chat, tokenised by llama.cpp itself.
+// quantised GGUF weights, conversations on the sequences of one context (several at once are
+// batched by llama.cpp; see DEFAULT_SEQUENCES for why it is one), each conversation's KV kept in
+// its sequence from turn to turn, greedy, threads = cores. Prompts are our rendered chat,
+// tokenised by llama.cpp itself.
 import type * as LlamaCpp from 'node-llama-cpp';
 import type { LlamaContextSequence, Token } from 'node-llama-cpp';
 import type { Query } from '../../../src/domain/types.js';
@@ -16,7 +17,17 @@ import { peerConversation, type Peer, type PeerOptions, type PeerRun } from './p
 const PACKAGE = 'node-llama-cpp';
 /** Room per sequence: the longest conv_term conversations here are a few hundred tokens. */
 const CONTEXT_PER_SEQUENCE = 1024;
-export const DEFAULT_SEQUENCES = 8;
+/**
+ * One: several sequences batched give wrong answers with node-llama-cpp 3.21.1's CPU build.
+ * On 32 NCBI-disease sentences, 2 threads, 16 sequences agreed with 1 sequence on 7 answers and
+ * 4 sequences on 29, flash attention off, batch 512 (4096: 12 and 9 with batch 1024), with
+ * repeated tokens ("AnswerAnswer") and fragments of other sentences. 4 short prompts started
+ * together came out right with flash attention off and crossed with it on ("Wilson's disease"
+ * for a BRCA1 sentence). One sequence agrees with transformers.js on 31 answers of 32. On this
+ * prefill-heavy workload the count hardly moved throughput (8 sentences, 1 thread: 1.43-1.51
+ * sentences/s for 1 to 16 sequences).
+ */
+export const DEFAULT_SEQUENCES = 1;
 
 async function llamaCpp(): Promise<typeof LlamaCpp> {
   try {
