@@ -34,10 +34,9 @@ export interface GgufTensorToWrite {
 
 /**
  * Writes `path` through a temporary sibling that is renamed into place, so an interrupted
- * export never leaves a truncated model where llama.cpp would load it.
+ * export never leaves a truncated model where llama.cpp would load it. Returns the file's size.
  */
 export async function writeGguf(path: string, metadata: ReadonlyMap<string, EncodedGgufValue>, tensors: readonly GgufTensorToWrite[]): Promise<number> {
-  // Returns the file's size in bytes.
   const alignment = metadata.has('general.alignment') ? metadata.get('general.alignment')!.readUInt32LE(4) : DEFAULT_ALIGNMENT;
   const align = (n: number) => Math.ceil(n / alignment) * alignment;
   const sizes = tensors.map((t) => tensorByteLength(t.type, t.dims, t.name));
