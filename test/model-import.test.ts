@@ -7,26 +7,16 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 import {
-  buildDecoderModel, decoderParameters, randomWeightSource, ropeInverseFrequencies, TINY_DECODER_SHAPE,
+  buildDecoderModel, decoderParameters, randomWeightSource, ropeInverseFrequencies,
   type DecoderConfig, type Llama3RopeScaling, type WeightTensor,
 } from '../tools/model-builder/index.js';
 import { importModel, INT8_MODEL_FILE, isImported, QUANTISED_MODEL_FILE, readImportInfo } from '../tools/model-import/import-model.js';
 import { loadTokenizer, renderChat } from '../src/inference/onnx/chat-model.js';
 import { CLI } from './support/paths.js';
 import { maxDifference, onnxLogits } from './support/onnx-logits.js';
-import { memoryWeights, writeSafetensors, writeTinyGguf, type TestTensorType } from './support/tiny-checkpoints.js';
+import { memoryWeights, TINY_LLAMA, writeSafetensors, writeTinyGguf, type TestTensorType } from './support/tiny-checkpoints.js';
 
-const LLAMA: DecoderConfig = {
-  model_type: 'llama',
-  vocab_size: 261, // tinyVocabulary(): 256 bytes, 2 merges, 3 special tokens
-  ...TINY_DECODER_SHAPE,
-  rms_norm_eps: 1e-5,
-  rope_theta: 10_000,
-  tie_word_embeddings: true,
-  max_position_embeddings: 512,
-  bos_token_id: 259,
-  eos_token_id: 260,
-};
+const LLAMA = TINY_LLAMA;
 const QWEN2: DecoderConfig = { ...LLAMA, model_type: 'qwen2', tie_word_embeddings: false, rope_theta: 1_000_000 };
 
 /** Every quantised type in play, spread over the projections. */

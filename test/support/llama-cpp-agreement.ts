@@ -132,8 +132,11 @@ async function llamaGreedy(sequence: LlamaContextSequence, tokens: readonly numb
   }
 }
 
-export async function compareWithLlamaCpp(modelDir: string, ggufPath: string): Promise<PromptComparison[]> {
-  const prompts = await agreementPrompts(modelDir);
+/** `count` limits the prompts to that many, spread evenly over the fixture (single and second turns alike). */
+export async function compareWithLlamaCpp(modelDir: string, ggufPath: string, count?: number): Promise<PromptComparison[]> {
+  const all = await agreementPrompts(modelDir);
+  const step = count ? Math.max(1, Math.ceil(all.length / count)) : 1;
+  const prompts = all.filter((_, i) => i % step === 0);
   const session = await createSession(join(modelDir, 'onnx', 'model.onnx'), { intraOpNumThreads: THREADS });
   const llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error });
   const model = await llama.loadModel({ modelPath: ggufPath, gpuLayers: 0 });

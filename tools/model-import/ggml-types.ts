@@ -1,5 +1,6 @@
 // ggml tensor types: block geometry for every type (to size tensors in a GGUF file),
-// dequantisation to float32 for the types this importer supports, and repacking of the
+// dequantisation to float32 for the types this importer supports, quantisation back with
+// ggml's reference quantisers (for the GGUF exporter), and repacking of the
 // 32-element block types for ONNX Runtime's MatMulNBits. Block layouts follow ggml's
 // `block_q4_0`, `block_q4_1` and `block_q8_0` (ggml-common.h).
 import type { BlockQuantisation, QuantisedWeight } from '../model-builder/weights.js';
@@ -25,10 +26,17 @@ const TYPES: readonly [number, string, number, number][] = [
 ];
 
 const BY_ID = new Map(TYPES.map(([id, name, blockSize, blockBytes]) => [id, { id, name, blockSize, blockBytes }]));
+const BY_NAME = new Map([...BY_ID.values()].map((type) => [type.name, type]));
 
 export function ggmlType(id: number, tensorName: string): GgmlType {
   const type = BY_ID.get(id);
   if (!type) throw new Error(`tensor ${tensorName} has unknown ggml type ${id}`);
+  return type;
+}
+
+export function ggmlTypeNamed(name: string): GgmlType {
+  const type = BY_NAME.get(name);
+  if (!type) throw new Error(`unknown ggml type ${name}`);
   return type;
 }
 
@@ -134,6 +142,78 @@ export function dequantise(type: GgmlType, bytes: Uint8Array, count: number, ten
       `(supported: ${SUPPORTED_GGML_TYPES.join(', ')}); re-quantise the model, e.g. to Q8_0 or Q4_1`);
   }
   return dequantiser(bytes, count);
+}
+
+/** Round-to-nearest-even float → IEEE half bits, as ggml's GGML_FP32_TO_FP16; overflow gives ±infinity. */
+export function f32ToF16(value: number): number {
+  const bits = new Uint32Array(Float32Array.of(value).buffer)[0]!;
+  const sign = (bits >>> 16) & 0x8000;
+  const exponent = ((bits >>> 23) & 0xff) - 127 + 15;
+  let mantissa = bits & 0x7fffff;
+  if (((bits >>> 23) & 0xff) === 0xff) return sign | 0x7c00 | (mantissa ? 0x200 : 0);
+  if (exponent >= 31) return sign | 0x7c00;
+  if (exponent <= 0) {
+    if (exponent < -10) return sign;
+    mantissa |= 0x800000;
+    const shift = 14 - exponent;
+    return sign | ((mantissa + (1 << (shift - 1)) - 1 + ((mantissa >> shift) & 1)) >> shift);
+  }
+  const rounded = mantissa + 0xfff + ((mantissa >> 13) & 1);
+  // A carry out of the mantissa bumps the exponent, up to infinity at 31.
+  return rounded & 0x800000 ? sign | ((exponent + 1) << 10) : sign | (exponent << 10) | (rounded >> 13);
+}
+
+/** C's roundf: halves away from zero (Math.round rounds them up). */
+const roundHalfAway = (x: number): number => Math.sign(x) * Math.round(Math.abs(x));
+
+type Quantiser = (values: Float32Array, out: DataView) => void;
+
+/** ggml's quantize_row_q8_0_ref: d = amax / 127, q = roundf(x / d). */
+function quantiseQ8_0(values: Float32Array, out: DataView): void {
+  for (let block = 0, at = 0; block * 32 < values.length; block++, at += 34) {
+    const x = values.subarray(block * 32, block * 32 + 32);
+    let amax = 0;
+    for (const v of x) amax = Math.max(amax, Math.abs(v));
+    const d = Math.fround(amax / 127);
+    const id = d ? Math.fround(1 / d) : 0;
+    out.setUint16(at, f32ToF16(d), true);
+    for (let j = 0; j < 32; j++) out.setInt8(at + 2 + j, roundHalfAway(Math.fround(x[j]! * id)));
+  }
+}
+
+/** ggml's quantize_row_q4_1_ref: d = (max − min) / 15, m = min, q = min(15, trunc((x − min) / d + 0.5)). */
+function quantiseQ4_1(values: Float32Array, out: DataView): void {
+  for (let block = 0, at = 0; block * 32 < values.length; block++, at += 20) {
+    const x = values.subarray(block * 32, block * 32 + 32);
+    let min = Infinity;
+    let max = -Infinity;
+    for (const v of x) { min = Math.min(min, v); max = Math.max(max, v); }
+    const d = Math.fround((max - min) / 15);
+    const id = d ? Math.fround(1 / d) : 0;
+    out.setUint16(at, f32ToF16(d), true);
+    out.setUint16(at + 2, f32ToF16(min), true);
+    const q = (v: number) => Math.min(15, Math.trunc(Math.fround(Math.fround(v - min) * id) + 0.5));
+    for (let j = 0; j < 16; j++) out.setUint8(at + 4 + j, q(x[j]!) | (q(x[j + 16]!) << 4));
+  }
+}
+
+const QUANTISERS: Record<string, Quantiser> = {
+  F32: (values, out) => values.forEach((v, i) => out.setFloat32(4 * i, v, true)),
+  F16: (values, out) => values.forEach((v, i) => out.setUint16(2 * i, f32ToF16(v), true)),
+  Q4_1: quantiseQ4_1,
+  Q8_0: quantiseQ8_0,
+};
+
+export const QUANTISABLE_GGML_TYPES: readonly string[] = Object.keys(QUANTISERS);
+
+/** Float32 values (rows along the fastest axis) encoded as a ggml tensor of `type`. */
+export function quantise(type: GgmlType, values: Float32Array, tensorName: string): Uint8Array {
+  const quantiser = QUANTISERS[type.name];
+  if (!quantiser) throw new Error(`tensor ${tensorName}: cannot write ${type.name}; writable types: ${QUANTISABLE_GGML_TYPES.join(', ')}`);
+  if (values.length % type.blockSize !== 0) throw new Error(`tensor ${tensorName}: ${values.length} values are not whole ${type.name} blocks`);
+  const bytes = new Uint8Array((values.length / type.blockSize) * type.blockBytes);
+  quantiser(values, new DataView(bytes.buffer));
+  return bytes;
 }
 
 /** The MatMulNBits form of each ggml block type it can hold exactly (all with 32-element blocks). */

@@ -20,6 +20,8 @@ export interface GgufTensorInfo {
 export interface GgufFile {
   version: number;
   metadata: Map<string, GgufValue>;
+  /** Each metadata value as stored (type id and payload), so a writer can copy it with its exact type. */
+  encodedMetadata: Map<string, Buffer>;
   tensors: Map<string, GgufTensorInfo>;
   readTensor(info: GgufTensorInfo): Promise<Buffer>;
   close(): Promise<void>;
@@ -96,6 +98,7 @@ function shortestFloat32(value: number): number {
 interface Header {
   version: number;
   metadata: Map<string, GgufValue>;
+  encodedMetadata: Map<string, Buffer>;
   tensors: Map<string, GgufTensorInfo>;
 }
 
@@ -110,9 +113,12 @@ function parseHeader(buffer: Buffer, complete: boolean): Header {
   const tensorCount = cursor.u64();
   const metadataCount = cursor.u64();
   const metadata = new Map<string, GgufValue>();
+  const encodedMetadata = new Map<string, Buffer>();
   for (let i = 0; i < metadataCount; i++) {
     const key = cursor.string();
+    const start = cursor.position;
     metadata.set(key, cursor.value(cursor.u32()));
+    encodedMetadata.set(key, Buffer.from(buffer.subarray(start, cursor.position)));
   }
   const infos: { name: string; dims: number[]; type: GgmlType; relative: number }[] = [];
   for (let i = 0; i < tensorCount; i++) {
@@ -127,7 +133,7 @@ function parseHeader(buffer: Buffer, complete: boolean): Header {
   for (const { name, dims, type, relative } of infos) {
     tensors.set(name, { name, dims, type, offset: dataStart + relative, byteLength: tensorByteLength(type, dims, name) });
   }
-  return { version, metadata, tensors };
+  return { version, metadata, encodedMetadata, tensors };
 }
 
 async function readHeader(file: FileHandle, fileSize: number): Promise<Header> {

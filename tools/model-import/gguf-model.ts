@@ -10,7 +10,7 @@ const ARCHITECTURES = ['llama', 'qwen2'] as const;
 type Architecture = (typeof ARCHITECTURES)[number];
 
 /** HF parameter name → GGUF tensor name (llama.cpp's tensor naming, gguf-py constants). */
-function ggufTensorName(hfName: string): string {
+export function ggufTensorName(hfName: string): string {
   const global: Record<string, string> = {
     'model.embed_tokens.weight': 'token_embd.weight',
     'model.norm.weight': 'output_norm.weight',
@@ -41,24 +41,34 @@ function ggufTensorName(hfName: string): string {
 /**
  * llama.cpp's HF→GGUF converter reorders the rows of Llama q/k projections within each
  * head from HF's halves layout [x0..x(d/2-1), y0..] to interleaved pairs [x0, y0, x1, y1, ...],
- * because its Llama RoPE rotates adjacent pairs while HF's rotate_half rotates halves.
- * This inverts that (`LlamaModel.permute` in convert_hf_to_gguf.py): HF row h·d + j·d/2 + i
- * is GGUF row h·d + 2i + j. Qwen2 uses the halves layout in both and is not permuted.
+ * because its Llama RoPE rotates adjacent pairs while HF's rotate_half rotates halves
+ * (`LlamaModel.permute` in convert_hf_to_gguf.py): HF row h·d + j·d/2 + i is GGUF row
+ * h·d + 2i + j. This reorders a per-row array either way. Qwen2 uses the halves layout in
+ * both and is not permuted.
  */
-function unpermuteRows<T extends Float32Array | Uint8Array>(data: T, rows: number, heads: number): T {
+export function reorderQkRows<T extends Float32Array | Uint8Array>(data: T, rows: number, heads: number, to: 'hf' | 'gguf'): T {
   const headDim = rows / heads;
   const rowLength = data.length / rows;
   const out = data.slice() as T; // same type and length; every row is overwritten
   for (let h = 0; h < heads; h++) {
     for (let i = 0; i < headDim / 2; i++) {
       for (let j = 0; j < 2; j++) {
-        const from = (h * headDim + 2 * i + j) * rowLength;
-        const to = (h * headDim + j * (headDim / 2) + i) * rowLength;
-        out.set(data.subarray(from, from + rowLength), to);
+        const gguf = (h * headDim + 2 * i + j) * rowLength;
+        const hf = (h * headDim + j * (headDim / 2) + i) * rowLength;
+        const [from, into] = to === 'hf' ? [gguf, hf] : [hf, gguf];
+        out.set(data.subarray(from, from + rowLength), into);
       }
     }
   }
   return out;
+}
+
+/** The heads whose rows llama.cpp permuted in this parameter (Llama q/k weights and biases), if any. */
+export function permutedHeads(arch: string, config: DecoderConfig, hfName: string): number | undefined {
+  if (arch !== 'llama') return undefined;
+  if (/\.q_proj\.(weight|bias)$/.test(hfName)) return config.num_attention_heads;
+  if (/\.k_proj\.(weight|bias)$/.test(hfName)) return config.num_key_value_heads;
+  return undefined;
 }
 
 export interface GgufModel {
@@ -156,13 +166,10 @@ function ggufWeightSource(gguf: GgufFile, arch: Architecture, config: DecoderCon
   };
   /** Undoes llama.cpp's q/k row interleaving on any per-row array of the weight. */
   const unpermute = <T extends Float32Array | Uint8Array>(hfName: string, data: T, rows: number): T => {
-    const heads = arch !== 'llama' ? undefined
-      : /\.q_proj\.(weight|bias)$/.test(hfName) ? config.num_attention_heads
-      : /\.k_proj\.(weight|bias)$/.test(hfName) ? config.num_key_value_heads
-      : undefined;
+    const heads = permutedHeads(arch, config, hfName);
     if (heads === undefined) return data;
     if (rows !== heads * headDim) throw new Error(`${hfName}: ${rows} rows, expected ${heads} heads × ${headDim}`);
-    return unpermuteRows(data, rows, heads);
+    return reorderQkRows(data, rows, heads, 'hf');
   };
   return {
     async read(hfName) {

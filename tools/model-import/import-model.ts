@@ -58,7 +58,8 @@ async function detectFormat(source: string): Promise<SourceFormat> {
   throw new Error(`${source} is neither a GGUF file nor a checkpoint directory (config.json, *.safetensors, tokenizer files)`);
 }
 
-function sourceStamp(source: string, format: SourceFormat): string {
+/** Identifies a source's contents cheaply: size and modification time of the file or config.json. */
+export function sourceStamp(source: string, format: SourceFormat): string {
   const stats = statSync(format === 'gguf' ? source : resolve(source, 'config.json'));
   return `${stats.size}:${Math.floor(stats.mtimeMs)}`;
 }

@@ -1,0 +1,96 @@
+// The benchmark's peers: other ways to run the same model on the same conv_term conversations
+// (llama.cpp, transformers.js generate()), each in a child process of its own (peer-process.ts)
+// so its memory and CPU time are its own. One interface for all of them.
+import { fork, type ChildProcess } from 'node:child_process';
+import type { ChatMessage, Query } from '../../../src/domain/types.js';
+import { modelGuidelines } from '../../../src/inference/model-guidelines.js';
+import { conversationFor, loadPromptTemplate, withGuidelines } from '../../../src/stages/build-prompt.js';
+
+export const PEERS = ['llama-cpp', 'transformers-js'] as const;
+export type PeerName = (typeof PEERS)[number];
+
+export interface PeerOptions {
+  /** The ONNX model directory: tokenizer, chat template, guidelines (and transformers.js's weights). */
+  modelDir: string;
+  /** llama.cpp only: the GGUF file with the same weights. */
+  gguf?: string;
+  threads: number;
+  maxNewTokens: number;
+  /** llama.cpp only: conversations run at once, one context sequence each, batched together. */
+  sequences?: number;
+  /** llama.cpp only: tokens per decode batch. */
+  batchSize?: number;
+}
+
+/** What a peer did for some queries. */
+export interface PeerRun {
+  /** The raw assistant turn per query per type, in type order, special tokens left out. */
+  answers: string[][];
+  /** Prompt tokens the model had to evaluate (what was not already in its cache). */
+  promptTokens: number;
+  generatedTokens: number;
+}
+
+export interface PeerResult extends PeerRun {
+  seconds: number;
+  /** CPU time of the peer's process over the run. */
+  cpuSeconds: number;
+  /** The peer process's peak resident memory so far, model loading included. */
+  peakRssMb: number;
+}
+
+/** A loaded peer, inside its own process. */
+export interface Peer {
+  run(queries: readonly Query[]): Promise<PeerRun>;
+  close(): Promise<void>;
+}
+
+/**
+ * The conversation asking for `query.types[answers.length]`, as the pipeline builds it for this
+ * model: the conv_term template with the guidelines the model lists for these types.
+ */
+export function peerConversation(modelDir: string, query: Query, answers: readonly string[]): ChatMessage[] {
+  const template = withGuidelines(loadPromptTemplate('conv_term'), modelGuidelines(modelDir, query.types));
+  return conversationFor(template, query.sentence.text, query.types, answers);
+}
+
+/** Asked of a peer process, and its replies. */
+export type PeerRequest = { kind: 'load'; peer: PeerName; options: PeerOptions } | { kind: 'run'; queries: Query[] } | { kind: 'stop' };
+export type PeerReply = { kind: 'loaded' } | { kind: 'ran'; result: PeerResult } | { kind: 'failed'; message: string };
+
+/** A peer in its child process, loaded once and run on as many slices of queries as asked. */
+export class PeerProcess {
+  private constructor(readonly name: PeerName, private readonly child: ChildProcess) {}
+
+  static async start(name: PeerName, options: PeerOptions): Promise<PeerProcess> {
+    const peer = new PeerProcess(name, fork(new URL('./peer-process.js', import.meta.url)));
+    await peer.ask({ kind: 'load', peer: name, options });
+    return peer;
+  }
+
+  async run(queries: Query[]): Promise<PeerResult> {
+    const reply = await this.ask({ kind: 'run', queries });
+    if (reply.kind !== 'ran') throw new Error(`peer ${this.name} did not run`);
+    return reply.result;
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.child.once('exit', () => resolve());
+      this.child.send({ kind: 'stop' } satisfies PeerRequest);
+    });
+  }
+
+  private ask(request: PeerRequest): Promise<PeerReply> {
+    return new Promise((resolve, reject) => {
+      const onExit = (code: number | null) => reject(new Error(`peer ${this.name} exited with code ${code}`));
+      this.child.once('exit', onExit);
+      this.child.once('message', (reply: PeerReply) => {
+        this.child.off('exit', onExit);
+        if (reply.kind === 'failed') reject(new Error(`peer ${this.name}: ${reply.message}`));
+        else resolve(reply);
+      });
+      this.child.send(request);
+    });
+  }
+}
