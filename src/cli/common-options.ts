@@ -20,8 +20,8 @@ export const maxNewTokens = (help = "bound on each answer's length") =>
 
 /** Worker threads of the local model, each with its own session and copy of the weights. */
 export const inferenceWorkers = (fallback?: number) => fallback === undefined
-  ? integer('inference worker threads, one batch each', defaultWorkerCount(), { shown: 'one per core, up to 4' })
-  : integer('inference worker threads, one batch each', fallback);
+  ? integer('inference worker threads, each with its share of the cores', defaultWorkerCount(), { shown: 'one per 4 cores, up to 4' })
+  : integer('inference worker threads, each with its share of the cores', fallback);
 
 /** The engine's speed-ups by their command-line names. */
 const FEATURE_FLAGS: Record<string, keyof EngineFeatures> = {

@@ -10,7 +10,7 @@ import type { WorkerCall, WorkerThreadConfig, WorkerReply, WorkerRequest, Worker
 
 export interface PoolOptions extends Partial<Omit<WorkerThreadConfig, 'modelDir'>> {
   modelDir: string;
-  /** Worker threads (default: one per core, up to 4). Each holds its own copy of the weights. */
+  /** Worker threads (default: one per 4 cores, up to 4). Each holds its own copy of the weights. */
   workers?: number;
 }
 
@@ -23,15 +23,18 @@ export const DEFAULT_MAX_ROWS = 16;
 export const DEFAULT_PREFIX_CACHE_BYTES = 128 * 2 ** 20;
 
 /**
- * One single-threaded worker per core, up to 4; past that, more intra-op threads per worker.
- * Measured on 2 cores (docs/performance.md): 2 workers × 1 thread answered about 1.5x faster
- * than 1 worker × 2 threads, for both model sizes, since intra-op threads meet at a barrier
- * after every operator. But each worker holds its own copy of the weights, hence the cap.
+ * One worker per 4 cores, up to 4, each with the cores shared out as intra-op threads. Decode
+ * steps read every weight once whatever their rows, so one worker with all the rows beats two
+ * that each read the weights for half of them: on 2 cores, the shipped model on NCBI-disease,
+ * 1 worker × 2 threads annotated 4.09 sentences/s against 2.56 for 2 workers × 1 thread
+ * (`npm run bench -- --quick`, docs/performance.md). Past 4 threads a worker's operators wait
+ * at their barriers, and each worker holds its own copy of the weights, hence the cap.
  */
 export function defaultWorkerCount(cores = availableParallelism()): number {
-  return Math.max(1, Math.min(cores, MAX_DEFAULT_WORKERS));
+  return Math.max(1, Math.min(Math.ceil(cores / THREADS_PER_WORKER), MAX_DEFAULT_WORKERS));
 }
 
+const THREADS_PER_WORKER = 4;
 const MAX_DEFAULT_WORKERS = 4;
 
 interface Call {
