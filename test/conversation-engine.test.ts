@@ -221,23 +221,21 @@ describe('a model that answers validly', () => {
     assert.ok(constrained.answers[0]![0]!.confidences!.BCL6! > 0.99);
   });
 
-  test('jump-forward feeds the forced answer prefix with the prompt and ends the turn at the closing bracket', async () => {
-    const none = { ...ALL_FEATURES, jumpForward: false, promptLookup: false };
-    const [jumped, stepped] = await Promise.all([answer(TEXTS[1]!, true, { ...none, jumpForward: true }), answer(TEXTS[1]!, true, none)]);
-    assert.deepEqual(raws(jumped), raws(stepped));
-    // `Answer` and `:` come with each prompt's pass; the end of turn needs no pass at all.
-    assert.ok(jumped.stats.acceptedDraftTokens >= 4, `${jumped.stats.acceptedDraftTokens} draft tokens kept`);
-    assert.ok(jumped.stats.forwardPasses < stepped.stats.forwardPasses, `${jumped.stats.forwardPasses} vs ${stepped.stats.forwardPasses} passes`);
-  });
-
-  test('prompt lookup feeds the rest of a mention copied from the sentence ahead, answers unchanged', async () => {
-    const none = { ...ALL_FEATURES, jumpForward: false, promptLookup: false };
-    const [looked, stepped] = await Promise.all([answer(TEXTS[1]!, true, { ...none, promptLookup: true }), answer(TEXTS[1]!, true, none)]);
-    assert.deepEqual(raws(looked), raws(stepped));
-    // After `BCL` the sentence goes on with `6`: fed ahead, and kept.
-    assert.ok(looked.stats.acceptedDraftTokens >= 2, `${looked.stats.acceptedDraftTokens} draft tokens kept`);
-    assert.ok(looked.stats.forwardPasses < stepped.stats.forwardPasses, `${looked.stats.forwardPasses} vs ${stepped.stats.forwardPasses} passes`);
-  });
+  // Jump-forward: `Answer` and `:` come with each prompt's pass, and the end of turn needs no pass at all.
+  // Prompt lookup: after `BCL` the sentence goes on with `6`, fed ahead and kept.
+  const drafting = [
+    ['jumpForward', 'jump-forward feeds the forced answer prefix with the prompt and ends the turn at the closing bracket', 4],
+    ['promptLookup', 'prompt lookup feeds the rest of a mention copied from the sentence ahead', 2],
+  ] as const;
+  for (const [feature, title, kept] of drafting) {
+    test(`${title}, answers unchanged`, async () => {
+      const none = { ...ALL_FEATURES, jumpForward: false, promptLookup: false };
+      const [drafted, stepped] = await Promise.all([answer(TEXTS[1]!, true, { ...none, [feature]: true }), answer(TEXTS[1]!, true, none)]);
+      assert.deepEqual(raws(drafted), raws(stepped));
+      assert.ok(drafted.stats.acceptedDraftTokens >= kept, `${drafted.stats.acceptedDraftTokens} draft tokens kept`);
+      assert.ok(drafted.stats.forwardPasses < stepped.stats.forwardPasses, `${drafted.stats.forwardPasses} vs ${stepped.stats.forwardPasses} passes`);
+    });
+  }
 
   test('naming what is not in the sentence, it is overridden into an answer that grounds', async () => {
     const [free, constrained] = await Promise.all([answer(TEXTS[2]!, false), answer(TEXTS[2]!, true)]);

@@ -1,6 +1,7 @@
 // The parent's handle on a pipeline-process.ts child: start it with a configuration, run
 // documents through it, stop it.
 import { fork, type ChildProcess } from 'node:child_process';
+import { ask, stop, type FailedReply } from './child-requests.js';
 import type { Document } from '../../src/domain/types.js';
 import type { ModelDtype } from '../../src/inference/onnx/decoder-session.js';
 import type { EngineFeatures } from '../../src/inference/onnx/generation-scheduler.js';
@@ -53,22 +54,10 @@ export class PipelineRunner {
   }
 
   stop(): Promise<void> {
-    return new Promise((resolve) => {
-      this.child.once('exit', () => resolve());
-      this.child.send({ kind: 'stop' } satisfies PipelineRequest);
-    });
+    return stop(this.child, { kind: 'stop' } satisfies PipelineRequest);
   }
 
-  private ask(request: PipelineRequest): Promise<PipelineReply> {
-    return new Promise((resolve, reject) => {
-      const onExit = (code: number | null) => reject(new Error(`pipeline process exited with code ${code}`));
-      this.child.once('exit', onExit);
-      this.child.once('message', (reply: PipelineReply) => {
-        this.child.off('exit', onExit);
-        if (reply.kind === 'failed') reject(new Error(`pipeline process failed: ${reply.message}`));
-        else resolve(reply);
-      });
-      this.child.send(request);
-    });
+  private ask(request: PipelineRequest): Promise<Exclude<PipelineReply, FailedReply>> {
+    return ask<PipelineRequest, PipelineReply>(this.child, request, 'pipeline process');
   }
 }

@@ -2,6 +2,7 @@
 // (llama.cpp, transformers.js generate()), each in a child process of its own (peer-process.ts)
 // so its memory and CPU time are its own. One interface for all of them.
 import { fork, type ChildProcess } from 'node:child_process';
+import { ask, stop, type FailedReply } from '../child-requests.js';
 import type { ChatMessage, Query } from '../../../src/domain/types.js';
 import { modelGuidelines } from '../../../src/inference/model-guidelines.js';
 import { conversationFor, loadPromptTemplate, withGuidelines } from '../../../src/stages/build-prompt.js';
@@ -75,22 +76,10 @@ export class PeerProcess {
   }
 
   close(): Promise<void> {
-    return new Promise((resolve) => {
-      this.child.once('exit', () => resolve());
-      this.child.send({ kind: 'stop' } satisfies PeerRequest);
-    });
+    return stop(this.child, { kind: 'stop' } satisfies PeerRequest);
   }
 
-  private ask(request: PeerRequest): Promise<PeerReply> {
-    return new Promise((resolve, reject) => {
-      const onExit = (code: number | null) => reject(new Error(`peer ${this.name} exited with code ${code}`));
-      this.child.once('exit', onExit);
-      this.child.once('message', (reply: PeerReply) => {
-        this.child.off('exit', onExit);
-        if (reply.kind === 'failed') reject(new Error(`peer ${this.name}: ${reply.message}`));
-        else resolve(reply);
-      });
-      this.child.send(request);
-    });
+  private ask(request: PeerRequest): Promise<Exclude<PeerReply, FailedReply>> {
+    return ask<PeerRequest, PeerReply>(this.child, request, `peer ${this.name}`);
   }
 }
