@@ -22,6 +22,7 @@ async function start(given: PipelineConfig): Promise<void> {
   backend = await OnnxBackend.start(loadPromptTemplate('conv_term'), {
     modelDir: config.modelDir,
     dtype: config.dtype,
+    executionProvider: config.executionProvider,
     workers: config.workers,
     features: config.features,
     maxNewTokens: config.maxNewTokens,

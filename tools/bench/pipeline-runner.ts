@@ -3,13 +3,14 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { ask, stop, type FailedReply } from './child-requests.js';
 import type { Document } from '../../src/domain/types.js';
-import type { ModelDtype } from '../../src/inference/onnx/decoder-session.js';
+import type { ExecutionProvider, ModelDtype } from '../../src/inference/onnx/decoder-session.js';
 import type { EngineFeatures } from '../../src/inference/onnx/generation-scheduler.js';
 import type { InferenceStats } from '../../src/observability/inference-stats.js';
 
 export interface PipelineConfig {
   modelDir: string;
   dtype: ModelDtype;
+  executionProvider: ExecutionProvider;
   features: EngineFeatures;
   workers: number;
   batchSize: number;

@@ -2,19 +2,19 @@
 // shipped fine-tuned model on three corpora), with the engine as it was before its speed-ups,
 // each speed-up alone, and all of them, and its peers on the same weights (llama.cpp,
 // transformers.js), side by side in one run; see docs/performance.md. Every configuration and
-// peer runs in a process of its own, all started at once, and they take turns slice by slice
-// in rotating order, so other work on the machine slows them alike. Efficiency is the work
+// peer runs in a process of its own, all started at once, and they take turns on each
+// workload's documents, in an order that rotates from one workload to the next. Efficiency is the work
 // any engine must do over the machine's GEMM peak, measured with ONNX Runtime in the same run.
 import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { MODEL_FILES, type ModelDtype } from '../../src/inference/onnx/decoder-session.js';
+import { EXECUTION_PROVIDERS, MODEL_FILES, type ExecutionProvider, type ModelDtype } from '../../src/inference/onnx/decoder-session.js';
 import { ALL_FEATURES, type EngineFeatures } from '../../src/inference/onnx/generation-scheduler.js';
 import { defaultWorkerCount } from '../../src/inference/onnx/inference-pool.js';
 import { DEFAULT_ENGINE_OPTIONS } from '../../src/inference/onnx/onnx-backend.js';
-import { addInference, noInference, type InferenceStats } from '../../src/observability/inference-stats.js';
+import { noInference, type InferenceStats } from '../../src/observability/inference-stats.js';
 import { ensureDefaultModel } from '../default-model/default-model.js';
 import type { DecoderConfig } from '../model-builder/config.js';
 import { ensureDefaultGguf } from '../model-export/gguf-export.js';
@@ -58,14 +58,15 @@ const { values: args } = parseArgs({
     modes: { type: 'string' },
     documents: { type: 'string' },
     peers: { type: 'string' },
+    'execution-provider': { type: 'string', default: 'cpu' },
     'inference-workers': { type: 'string' },
     seed: { type: 'string', default: '42' },
   },
 });
 const seed = Number(args.seed);
+const executionProvider = args['execution-provider'] as ExecutionProvider;
+if (!EXECUTION_PROVIDERS.includes(executionProvider)) throw new Error(`--execution-provider must be one of ${EXECUTION_PROVIDERS.join(', ')}`);
 const workers = args['inference-workers'] ? Number(args['inference-workers']) : defaultWorkerCount();
-// One slice a workload: the more documents in flight, the less one long answer decoding alone weighs.
-const slices = 1;
 
 const modelDir = await ensureDefaultModel();
 const modes = MODES.filter((m) => (args.modes ? args.modes.split(',').includes(m.name) : !args.quick || QUICK_MODES.includes(m.name)))
@@ -75,12 +76,12 @@ const peerNames = (args.peers === undefined ? (args.quick ? [] : [...PEERS]) : a
 for (const name of peerNames) if (!PEERS.includes(name)) throw new Error(`unknown peer ${name}; peers: ${PEERS.join(', ')}`);
 const cores = availableParallelism();
 const config = JSON.parse(readFileSync(join(modelDir, 'config.json'), 'utf8')) as DecoderConfig;
-const settings = { seed, workers, slices, batch_size: 8, batch_wait_ms: 50, max_new_tokens: DEFAULT_ENGINE_OPTIONS.maxNewTokens, quick: args.quick };
+const settings = { seed, workers, execution_provider: executionProvider, batch_size: 8, batch_wait_ms: 50, max_new_tokens: DEFAULT_ENGINE_OPTIONS.maxNewTokens, quick: args.quick };
 const host = machine();
 console.error(`bench: ${host.cpu}, ${host.cores} cores, load ${host.load_start.toFixed(2)}; ${modelDir}; ${JSON.stringify(settings)}`);
 
 const configOf = (mode: Mode): PipelineConfig => ({
-  modelDir, dtype: mode.dtype, features: mode.features, workers,
+  modelDir, dtype: mode.dtype, executionProvider, features: mode.features, workers,
   batchSize: settings.batch_size, batchWaitMs: settings.batch_wait_ms, maxNewTokens: settings.max_new_tokens,
   // Step batching has a second batch per worker waiting to join as the first drains; lockstep runs one each.
   concurrency: mode.features.stepBatching ? 2 * workers : workers,
@@ -91,32 +92,25 @@ const peers = await Promise.all(peerNames.map((name) => PeerProcess.start(name, 
 const gemm: GemmRate[] = [];
 const rows: BenchRow[] = [];
 try {
-  for (const workload of workloads) {
+  for (const [turn, workload] of workloads.entries()) {
     const count = args.documents ? Number(args.documents) : workload.documents[args.quick ? 'quick' : 'full'];
     const { documents, population } = await sampleDocuments(workload, count, seed);
+    const queries = queriesOf(workload, documents);
     console.error(`bench: ${workload.name}: ${documents.length} of ${population} documents, ${modes.length} modes`);
     // Warm-up, untimed: every process annotates the first document once.
     await Promise.all(runners.map((runner) => runner.run(documents.slice(0, 1), workload.types)));
     for (const peer of peers) await peer.run(queriesOf(workload, documents.slice(0, 1)));
-    const runs = modes.map((): PipelineRun[] => []);
-    const peerRuns = peers.map((): PeerResult[] => []);
-    const parts = chunk(documents, Math.ceil(documents.length / slices));
-    for (const [turn, part] of parts.entries()) {
-      const contestants = modes.length + peers.length;
-      for (let k = 0; k < contestants; k++) {
-        const c = (k + turn) % contestants;
-        if (c < modes.length) runs[c]!.push(await runners[c]!.run(part, workload.types));
-        else peerRuns[c - modes.length]!.push(await peers[c - modes.length]!.run(queriesOf(workload, part)));
-      }
-      gemm.push(...(await measureGemm({ threads: cores, runs: 3 })));
+    // All documents at once: the more in flight, the less one long answer decoding alone weighs.
+    const summaries: Summary[] = new Array(modes.length + peers.length);
+    for (let k = 0; k < summaries.length; k++) {
+      const c = (k + turn) % summaries.length;
+      summaries[c] = c < modes.length
+        ? summaryOf(modes[c]!.name, await runners[c]!.run(documents, workload.types))
+        : peerSummaryOf(PEER_NAMES[peers[c - modes.length]!.name], await peers[c - modes.length]!.run(queries));
     }
-    const before = runs[modes.findIndex((m) => m.name === 'before (main)')] ?? runs[0]!;
-    const summaries = [
-      ...modes.map((mode, m) => summaryOf(mode.name, runs[m]!)),
-      ...peers.map((peer, p) => peerSummaryOf(PEER_NAMES[peer.name], peerRuns[p]!)),
-    ];
-    const baseline = summaryOf('before', before);
-    for (const summary of summaries) rows.push(rowOf(workload.name, workload.types.length, documents.length, summary, baseline));
+    gemm.push(...(await measureGemm({ threads: cores, runs: 3 })));
+    const before = summaries[modes.findIndex((m) => m.name === 'before (main)')] ?? summaries[0]!;
+    for (const summary of summaries) rows.push(rowOf(workload.name, workload.types.length, documents.length, summary, before));
     console.error(`bench:   ${summaries.map((r) => `${r.mode} ${r.seconds.toFixed(1)} s`).join(', ')}`);
   }
 } finally {
@@ -136,7 +130,7 @@ if (args.out) {
   console.error(`bench: wrote ${rows.length} rows to ${args.out}`);
 }
 
-/** What one configuration or peer did on a workload, summed over its slices. */
+/** What one configuration or peer did on a workload. */
 interface Summary {
   mode: string;
   seconds: number;
@@ -151,32 +145,17 @@ interface Summary {
   entities: string[][] | null;
 }
 
-function summaryOf(mode: string, runs: readonly PipelineRun[]): Summary {
-  const stats = noInference();
-  for (const run of runs) addInference(stats, run.stats);
-  return {
-    mode, stats, workers,
-    seconds: total(runs, (r) => r.seconds),
-    cpuSeconds: total(runs, (r) => r.cpuSeconds),
-    sentences: total(runs, (r) => r.sentences),
-    latenciesMs: runs.flatMap((r) => r.latenciesMs),
-    peakRssMb: Math.max(...runs.map((r) => r.peakRssMb)),
-    entities: runs.flatMap((r) => r.entities),
-  };
+function summaryOf(mode: string, run: PipelineRun): Summary {
+  return { mode, workers, ...run };
 }
 
-function peerSummaryOf(mode: string, runs: readonly PeerResult[]): Summary {
+function peerSummaryOf(mode: string, run: PeerResult): Summary {
   const stats = noInference();
-  stats.promptTokens = total(runs, (r) => r.promptTokens);
-  stats.generatedTokens = total(runs, (r) => r.generatedTokens);
-  stats.fedPositions = stats.promptTokens + stats.generatedTokens;
-  return {
-    mode, stats, workers: null, latenciesMs: null, entities: null,
-    seconds: total(runs, (r) => r.seconds),
-    cpuSeconds: total(runs, (r) => r.cpuSeconds),
-    sentences: total(runs, (r) => r.answers.length),
-    peakRssMb: Math.max(...runs.map((r) => r.peakRssMb)),
-  };
+  stats.promptTokens = run.promptTokens;
+  stats.generatedTokens = run.generatedTokens;
+  stats.fedPositions = run.promptTokens + run.generatedTokens;
+  const { seconds, cpuSeconds, peakRssMb } = run;
+  return { mode, stats, seconds, cpuSeconds, peakRssMb, sentences: run.answers.length, workers: null, latenciesMs: null, entities: null };
 }
 
 function rowOf(workload: string, types: number, documents: number, run: Summary, before: Summary): BenchRow {
@@ -219,10 +198,4 @@ function requiredFlops(row: BenchRow): number {
   return row.needed_tokens * (flops.layers + flops.attention) + row.needed_generated_tokens * flops.lmHead;
 }
 
-function total<R>(runs: readonly R[], of: (run: R) => number): number {
-  return runs.reduce((n, run) => n + of(run), 0);
-}
 
-function chunk<T>(items: readonly T[], size: number): T[][] {
-  return Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
-}
