@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { CONTRIB_DOMAIN, intAttr, onnx, rawBytes, valueInfo, type Onnx } from '../model-builder/graph.js';
 import { quantiseInt8PerOutput } from '../model-builder/int8-weights.js';
+import { IR_VERSION, OPSET } from '../model-builder/writer.js';
 import { mulberry32 } from '../../src/seeded-random.js';
 import { percentile } from './measure.js';
 
@@ -19,8 +20,8 @@ const ROWS = [880, 8, 16];
 
 function model(n: number, nodes: Onnx.INodeProto[], initializer: Onnx.ITensorProto[]): Uint8Array {
   return onnx.ModelProto.encode({
-    irVersion: 8,
-    opsetImport: [{ domain: '', version: 17 }, { domain: CONTRIB_DOMAIN, version: 1 }],
+    irVersion: IR_VERSION,
+    opsetImport: [{ domain: '', version: OPSET }, { domain: CONTRIB_DOMAIN, version: 1 }],
     graph: { name: 'product', node: nodes, initializer, input: [valueInfo('x', DataType.FLOAT, ['m', K])], output: [valueInfo('y', DataType.FLOAT, ['m', n])] },
   }).finish();
 }

@@ -13,7 +13,7 @@ export interface BenchRow {
   seconds: number;
   sentences_per_s: number;
   queries_per_s: number;
-  /** Per document, from the moment its slice was submitted; null for peers, which take sentences. */
+  /** Per document, from the moment the workload's documents were submitted; null for peers, which take sentences. */
   p50_document_ms: number | null;
   p95_document_ms: number | null;
   prompt_tokens_fed: number;

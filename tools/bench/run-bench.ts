@@ -146,7 +146,8 @@ interface Summary {
 }
 
 function summaryOf(mode: string, run: PipelineRun): Summary {
-  return { mode, workers, ...run };
+  const { seconds, cpuSeconds, sentences, latenciesMs, stats, peakRssMb, entities } = run;
+  return { mode, workers, seconds, cpuSeconds, sentences, latenciesMs, stats, peakRssMb, entities };
 }
 
 function peerSummaryOf(mode: string, run: PeerResult): Summary {

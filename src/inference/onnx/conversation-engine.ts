@@ -56,14 +56,15 @@ export class ConversationEngine {
     if (settings.constrained && !this.model.vocabulary) {
       throw new Error('constrained decoding needs a byte-level BPE tokenizer; run this model unconstrained');
     }
-    const conversations = queries.flatMap((query) =>
+    // Each query's conversations: one through all its types, or one per type.
+    const byQuery = queries.map((query) =>
       settings.template.multi_turn
         ? [new Conversation(this.model, settings, query, query.types)]
         : query.types.map((type) => new Conversation(this.model, settings, query, [type])),
     );
-    const run = await this.scheduler.run(conversations, settings.features);
-    const answers = queries.map((query) => conversations.filter((c) => c.query === query).flatMap((c) => c.answers));
-    return { answers, stats: inferenceStats(run, conversations.reduce((n, c) => n + c.answers.length, 0)) };
+    const run = await this.scheduler.run(byQuery.flat(), settings.features);
+    const answers = byQuery.map((conversations) => conversations.flatMap((c) => c.answers));
+    return { answers, stats: inferenceStats(run, answers.reduce((n, a) => n + a.length, 0)) };
   }
 }
 
@@ -80,7 +81,7 @@ class Conversation implements Sequence {
   constructor(
     private readonly model: ChatModel,
     private readonly settings: AnswerSettings,
-    readonly query: Query,
+    private readonly query: Query,
     private readonly types: readonly string[],
   ) {}
 

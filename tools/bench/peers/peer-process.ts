@@ -1,4 +1,4 @@
-// A peer's own process (forked by PeerProcess): loads one peer, runs the slices of queries it is
+// A peer's own process (forked by PeerProcess): loads one peer, runs the queries it is
 // sent, and times each run with this process's clock, CPU time and peak memory.
 import type { Peer, PeerName, PeerOptions, PeerReply, PeerRequest } from './peer.js';
 

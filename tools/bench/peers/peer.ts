@@ -59,7 +59,7 @@ export function peerConversation(modelDir: string, query: Query, answers: readon
 export type PeerRequest = { kind: 'load'; peer: PeerName; options: PeerOptions } | { kind: 'run'; queries: Query[] } | { kind: 'stop' };
 export type PeerReply = { kind: 'loaded' } | { kind: 'ran'; result: PeerResult } | { kind: 'failed'; message: string };
 
-/** A peer in its child process, loaded once and run on as many slices of queries as asked. */
+/** A peer in its child process, loaded once and run on as many sets of queries as asked. */
 export class PeerProcess {
   private constructor(readonly name: PeerName, private readonly child: ChildProcess) {}
 
