@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
 import { readCorpus } from '../src/corpora/index.js';
 import { baseFingerprint } from '../tools/model-import/base-fingerprint.js';
 import { importModel } from '../tools/model-import/import-model.js';
@@ -13,11 +14,12 @@ import { ChatModel } from '../src/inference/onnx/chat-model.js';
 import { mulberry32 } from '../src/seeded-random.js';
 import { answerTurn, conversationFor, loadPromptTemplate } from '../src/stages/build-prompt.js';
 import { runPython, TRAINER_DIR, trainerPython } from '../tools/train/trainer-environment.js';
-import { corpusConversations, tokeniseConversation, type TrainingConversation } from '../tools/train/training-conversations.js';
+import { corpusConversations, sampleBalanced, tokeniseConversation, type TrainingConversation } from '../tools/train/training-conversations.js';
 import { maxDifference, onnxLogits } from './support/onnx-logits.js';
 import { FIXTURES, testModelDir } from './support/paths.js';
 import { writeTestModelCheckpoint } from './support/test-model-checkpoint.js';
 
+const run = promisify(execFile);
 const scratch = () => mkdtemp(join(tmpdir(), 'bioner-train-'));
 const template = { ...loadPromptTemplate('conv_term'), dataset: 'JNLPBA' };
 const text = 'IL-2 gene expression requires NF-kappa B in T cells .';
@@ -75,6 +77,18 @@ describe('training conversations', () => {
   });
 });
 
+test('a balanced sample keeps at most the given share of all-empty conversations, and every one that names something if it can', () => {
+  const make = (named: boolean, i: number): TrainingConversation => ({ ...conversation, sentence: { ...conversation.sentence, index: i },
+    answers: conversation.answers.map((a) => (named ? a : [])) });
+  const items = [...Array.from({ length: 30 }, (_, i) => make(true, i)), ...Array.from({ length: 170 }, (_, i) => make(false, 30 + i))];
+  const empty = (cs: TrainingConversation[]) => cs.filter((c) => c.answers.every((a) => a.length === 0)).length;
+  const kept = sampleBalanced(items, 100, 0.5, mulberry32(7));
+  assert.deepEqual([kept.length, empty(kept)], [60, 30], 'all 30 that name something, and as many empty ones');
+  const capped = sampleBalanced(items, 20, 0.25, mulberry32(7));
+  assert.deepEqual([capped.length, empty(capped)], [20, 5]);
+  assert.deepEqual(kept.map((c) => c.sentence.index), kept.map((c) => c.sentence.index).toSorted((a, b) => a - b), 'in corpus order');
+});
+
 /** Conversations from the bundled NCBI-disease sample, tokenised for the test model, as train.jsonl and devel.jsonl. */
 async function sampleDataset(dir: string): Promise<void> {
   const model = await ChatModel.load({ modelDir: await testModelDir() });
@@ -118,7 +132,7 @@ describe('the trainer (PyTorch, peft) on the generated test model', { timeout: 1
   test('a short LoRA run lowers the loss and keeps the best adapter in PEFT format', async () => {
     const python = await trainerPython((line) => console.error(line));
     const dir = await trainingDir();
-    await runPython(python, await trainArgs(dir, ['--max-steps', '40', '--epochs', '20', '--learning-rate', '0.01', '--evals-per-epoch', '1']));
+    await runPython(python, await trainArgs(dir, ['--max-steps', '40', '--epochs', '20', '--learning-rate', '0.01', '--evals-per-run', '1']));
     const { losses, step } = progress(dir);
     assert.equal(step, 40);
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -129,10 +143,54 @@ describe('the trainer (PyTorch, peft) on the generated test model', { timeout: 1
     assert.ok((await readFile(join(dir, 'out', 'curve.jsonl'), 'utf8')).includes('"devel"'));
   });
 
+  test('shared-prefix batches give the loss and the LoRA gradients of the padded batch (within 1e-6)', async () => {
+    const python = await trainerPython((line) => console.error(line));
+    const dir = await trainingDir();
+    const check = await trainerCheck(python, ['shared-prefix', dir, join(dir, 'base')]);
+    assert.ok(check.rows > 1 && check.prefix > 10, `the batch shares a prefix across rows: ${JSON.stringify(check)}`);
+    assert.ok(check.loss_difference < 1e-6, `loss differs by ${check.loss_difference}`);
+    assert.ok(check.gradient_scale > 1e-3, 'the gradients are not all zero, so the comparison can fail');
+    assert.ok(check.gradient_difference < 1e-6, `gradients differ by ${check.gradient_difference} (largest ${check.gradient_scale})`);
+  });
+
+  test('--precision auto takes the faster of its two timings, fp32 on a tie', async () => {
+    const python = await trainerPython((line) => console.error(line));
+    assert.deepEqual(await trainerCheck(python, ['precision']), { bf16_faster: 'bf16', fp32_faster: 'fp32', tie: 'fp32' });
+  });
+
+  test('--init-adapter continues from the adapter: its first loss is the adapter\'s on that batch; tokens and curve carry over', async () => {
+    const python = await trainerPython((line) => console.error(line));
+    const dir = await trainingDir();
+    const first = await trainArgs(dir, ['--max-steps', '6', '--epochs', '20', '--learning-rate', '0.01', '--lora-dropout', '0', '--evals-per-run', '1']);
+    await runPython(python, first);
+    const adapter = join(dir, 'adapter');
+    await cp(join(dir, 'out', 'best'), adapter, { recursive: true });
+    await rm(join(dir, 'out'), { recursive: true });
+    await runPython(python, await trainArgs(dir, ['--init-adapter', adapter, '--max-steps', '1', '--epochs', '20', '--evals-per-run', '1']));
+
+    // A continuing run draws its batches with the seed after the last run's (the trainer's default seed is 13).
+    const { loss } = await trainerCheck(python, ['adapter-loss', dir, join(dir, 'base'), adapter, '14']);
+    const continued = progress(dir).losses[0]!;
+    assert.ok(Math.abs(continued - loss) < 1e-4, `first loss ${continued}, the adapter's ${loss}`);
+    await rm(join(dir, 'out'), { recursive: true });
+    await runPython(python, await trainArgs(dir, ['--max-steps', '1', '--epochs', '20', '--seed', '14', '--evals-per-run', '1']));
+    assert.ok(Math.abs(progress(dir).losses[0]! - loss) > 1e-2, 'a fresh adapter starts elsewhere, so the comparison can fail');
+
+    const before = JSON.parse(await readFile(join(adapter, 'training_state.json'), 'utf8'));
+    await rm(join(dir, 'out'), { recursive: true });
+    await runPython(python, await trainArgs(dir, ['--init-adapter', adapter, '--max-steps', '2', '--epochs', '20', '--evals-per-run', '1']));
+    const after = JSON.parse(await readFile(join(dir, 'out', 'best', 'training_state.json'), 'utf8'));
+    assert.equal(after.runs.length, 2);
+    assert.equal(after.tokens_total, before.tokens_total + after.kept.tokens, 'the tokens in the kept weights');
+    assert.deepEqual(after.curve.slice(0, before.curve.length), before.curve, 'the earlier run\'s curve is kept');
+    assert.deepEqual(after.curve.slice(before.curve.length).map((p: { run: number; step: number }) => [p.run, p.step]), [[2, 0], [2, 2]],
+      'the adapter as it came, scored first, then this run');
+  });
+
   test('full fine-tuning writes a checkpoint directory that imports like any other', async () => {
     const python = await trainerPython((line) => console.error(line));
     const dir = await trainingDir();
-    await runPython(python, await trainArgs(dir, ['--method', 'full', '--max-steps', '3', '--evals-per-epoch', '1']));
+    await runPython(python, await trainArgs(dir, ['--method', 'full', '--max-steps', '3', '--evals-per-run', '1']));
     const imported = await importModel(join(dir, 'out', 'best'), join(dir, 'model'));
     assert.equal(imported.format, 'hf-checkpoint');
     assert.equal(imported.config.hidden_size, 64);
@@ -141,7 +199,7 @@ describe('the trainer (PyTorch, peft) on the generated test model', { timeout: 1
   test('a run killed after a checkpoint resumes from it and finishes the same steps', async () => {
     const python = await trainerPython((line) => console.error(line));
     const dir = await trainingDir();
-    const args = await trainArgs(dir, ['--max-steps', '400', '--epochs', '100', '--checkpoint-steps', '2', '--evals-per-epoch', '1']);
+    const args = await trainArgs(dir, ['--max-steps', '400', '--epochs', '100', '--checkpoint-steps', '2', '--evals-per-run', '1']);
     const first = spawn(python, args, { stdio: 'ignore' });
     const exited = new Promise<NodeJS.Signals | null>((resolve) => first.on('exit', (_, signal) => resolve(signal)));
     while (checkpointedStep(dir) < 4) await sleep(50);
@@ -160,6 +218,12 @@ describe('the trainer (PyTorch, peft) on the generated test model', { timeout: 1
     assert.equal(losses.length, 400, 'each step trained once, counting from the checkpoint');
   });
 });
+
+/** Runs test/support/trainer_checks.py and reads its JSON. */
+async function trainerCheck(python: string, args: string[]): Promise<Record<string, any>> {
+  const { stdout } = await run(python, [join('test', 'support', 'trainer_checks.py'), ...args], { maxBuffer: 1 << 20 });
+  return JSON.parse(stdout.trim().split('\n').at(-1)!);
+}
 
 describe('adapter merge into ONNX', { timeout: 15 * 60_000 }, () => {
   const TOKENS = [151644, 872, 198, 9707, 11, 1879, 0, 151645, 198, 151644, 77091, 198];

@@ -95,7 +95,8 @@ function readConfig(adapterDir: string): PeftLoraConfig {
   return config;
 }
 
-async function checkTrainedOn(adapterDir: string, baseSource: string): Promise<void> {
+/** Refuses an adapter whose bioner_base.json names other weights than `baseSource`'s. */
+export async function checkTrainedOn(adapterDir: string, baseSource: string): Promise<void> {
   const file = join(adapterDir, BASE_FILE);
   if (!existsSync(file)) return; // a PEFT adapter from elsewhere: the shape checks are all there is
   const trained = JSON.parse(readFileSync(file, 'utf8')) as Partial<BaseFingerprint>;

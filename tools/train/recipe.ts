@@ -23,6 +23,11 @@ export interface RecipeCorpus {
   test?: SplitSource;
   /** Most training conversations (sentences) taken from this corpus. */
   cap: number;
+  /**
+   * Most share of the training conversations whose every answer is `[]` (default: as the corpus
+   * has them). Most LINNAEUS sentences name no species, and a model fed mostly `[]` learns to say it.
+   */
+  max_empty_share?: number;
 }
 
 export interface Recipe {
@@ -58,6 +63,9 @@ export function loadRecipe(path: string): Recipe {
       const field = `corpora[${i}]`;
       if (typeof c.name !== 'string' || typeof c.labels !== 'string') throw new Error(where(`${field} needs "name" and "labels"`));
       if (!Number.isInteger(c.cap) || c.cap <= 0) throw new Error(where(`${field}.cap must be a positive integer`));
+      if (c.max_empty_share !== undefined && !(c.max_empty_share >= 0 && c.max_empty_share <= 1)) {
+        throw new Error(where(`${field}.max_empty_share must be between 0 and 1`));
+      }
       return {
         ...c,
         train: split(c.train, `${field}.train`, c.format),

@@ -117,3 +117,19 @@ export function sample<T>(items: readonly T[], n: number, random: () => number):
   const picked = new Set(shuffled(items.map((_, i) => i), random).slice(0, n));
   return items.filter((_, i) => picked.has(i));
 }
+
+/**
+ * At most `n` conversations drawn as `sample` does, but with at most `maxEmptyShare` of them
+ * answering `[]` to every type.
+ */
+export function sampleBalanced(items: readonly TrainingConversation[], n: number, maxEmptyShare: number,
+  random: () => number): TrainingConversation[] {
+  const isEmpty = (c: TrainingConversation) => c.answers.every((a) => a.length === 0);
+  const named = items.filter((c) => !isEmpty(c));
+  const empty = items.filter(isEmpty);
+  const keptNamed = sample(named, Math.min(named.length, n - Math.min(empty.length, Math.floor(maxEmptyShare * n))), random);
+  // e empties among e + k conversations: e / (e + k) <= share  <=>  e <= share * k / (1 - share)
+  const room = maxEmptyShare >= 1 ? n : Math.floor((maxEmptyShare * keptNamed.length) / (1 - maxEmptyShare));
+  const kept = new Set([...keptNamed, ...sample(empty, Math.min(room, n - keptNamed.length), random)]);
+  return items.filter((c) => kept.has(c));
+}

@@ -14,7 +14,7 @@ import argparse
 import json
 import math
 import os
-import random
+import platform
 import shutil
 import sys
 import time
@@ -25,8 +25,11 @@ from peft import LoraConfig, PeftModel, get_peft_model
 from tokenizers import Tokenizer
 from transformers import AutoModelForCausalLM, get_linear_schedule_with_warmup
 
+from batches import answer_loss, batches_for_epoch, collate
+from devel_eval import evaluate
+from precision import choose_precision
+
 LINEAR_MODULES = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
-IGNORE = -100
 
 
 def parse_args(argv):
@@ -38,6 +41,7 @@ def parse_args(argv):
     p.add_argument("--out", required=True)
     p.add_argument("--base-info", default="{}", help="JSON identifying the base, written next to the adapter")
     p.add_argument("--method", choices=["lora", "full"], default="lora")
+    p.add_argument("--init-adapter", help="continue from this adapter's weights (PEFT format), with a fresh schedule")
     p.add_argument("--lora-r", type=int, default=16)
     p.add_argument("--lora-alpha", type=int, default=32)
     p.add_argument("--lora-dropout", type=float, default=0.05)
@@ -45,7 +49,7 @@ def parse_args(argv):
     p.add_argument("--epochs", type=float, default=1.0)
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--warmup-ratio", type=float, default=0.03)
-    p.add_argument("--evals-per-epoch", type=int, default=4)
+    p.add_argument("--evals-per-run", type=int, default=4, help="devel evaluations spread over the run, the last at its end")
     p.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (0: the epochs decide)")
     p.add_argument("--max-new-tokens", type=int, default=64)
     p.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto")
@@ -61,16 +65,6 @@ def load_jsonl(path):
         return [json.loads(line) for line in f if line.strip()]
 
 
-def device_and_precision(choice):
-    if torch.cuda.is_available():
-        return torch.device("cuda"), (torch.bfloat16 if choice != "fp32" and torch.cuda.is_bf16_supported() else None)
-    if choice == "fp32":
-        return torch.device("cpu"), None
-    # bf16 autocast pays off only with AMX (1.6x fp32); with AVX512-BF16 alone it ran 4x slower than fp32 here.
-    flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    return torch.device("cpu"), (torch.bfloat16 if choice == "bf16" or "amx_bf16" in flags else None)
-
-
 def load_base(base):
     path = Path(base)
     if path.is_file():  # GGUF: transformers dequantises it and un-permutes q/k, as the project's importer does
@@ -81,110 +75,18 @@ def load_base(base):
 def with_method(model, args):
     if args.method == "full":
         return model
+    if args.init_adapter:  # the adapter's own rank, alpha and modules; training goes on from its weights
+        return PeftModel.from_pretrained(model, args.init_adapter, is_trainable=True)
     config = LoraConfig(r=args.lora_r, lora_alpha=args.lora_alpha, lora_dropout=args.lora_dropout,
                         target_modules=LINEAR_MODULES, task_type="CAUSAL_LM")
     return get_peft_model(model, config)
-
-
-def batches_for_epoch(examples, batch_size, seed, epoch):
-    """Length-grouped batches in a shuffled order that depends only on (seed, epoch), so a resumed run replays it."""
-    rng = random.Random(seed * 1000 + epoch)
-    order = list(range(len(examples)))
-    rng.shuffle(order)
-    pool = batch_size * 32
-    batches = []
-    for i in range(0, len(order), pool):
-        chunk = sorted(order[i:i + pool], key=lambda k: len(examples[k]["ids"]))
-        batches += [chunk[j:j + batch_size] for j in range(0, len(chunk), batch_size)]
-    rng.shuffle(batches)
-    return batches
-
-
-def collate(examples, indices, pad_id):
-    rows = [examples[i] for i in indices]
-    width = max(len(r["ids"]) for r in rows)
-    input_ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
-    labels = torch.full((len(rows), width), IGNORE, dtype=torch.long)
-    attention = torch.zeros((len(rows), width), dtype=torch.long)
-    for k, row in enumerate(rows):
-        ids = torch.tensor(row["ids"], dtype=torch.long)
-        input_ids[k, :len(ids)] = ids
-        attention[k, :len(ids)] = 1
-        for start, end in row["answer_spans"]:
-            labels[k, start:end] = ids[start:end]
-    return input_ids, attention, labels
-
-
-def answer_loss(model, input_ids, attention, labels):
-    """Cross-entropy on the answer tokens, with the LM head applied only where a label is read.
-
-    The head is a 576 x 49k matrix for SmolLM2: over every position it is a fifth of the
-    forward pass and most of the activation memory, and answers are a tenth of the tokens.
-    """
-    causal = model.get_base_model() if isinstance(model, PeftModel) else model
-    hidden = causal.model(input_ids=input_ids, attention_mask=attention).last_hidden_state
-    targets = labels[:, 1:]
-    read = targets != IGNORE
-    logits = causal.lm_head(hidden[:, :-1][read])
-    return torch.nn.functional.cross_entropy(logits.float(), targets[read])
 
 
 def autocast(device, dtype):
     return torch.autocast(device.type, dtype=dtype) if dtype is not None else torch.autocast(device.type, enabled=False)
 
 
-def answer_strings(text):
-    """The strings of an `Answer: [...]` list; tolerant of what a model gets wrong, like decode-answer.ts."""
-    start = text.find("[")
-    if start < 0:
-        return set()
-    end = text.rfind("]")
-    try:
-        values = json.loads(text[start:end + 1] if end > start else text[start:] + "]")
-        return {v.strip() for v in values if isinstance(v, str) and v.strip()}
-    except (json.JSONDecodeError, TypeError):
-        return set()
-
-
-@torch.no_grad()
-def evaluate(model, devel, tokenizer, stop_ids, pad_id, device, dtype, max_new_tokens, batch_size=16):
-    """Micro P/R/F1 of exact answer strings per (sentence, type), overall and per corpus.
-
-    Each turn is generated greedily after the gold earlier turns (teacher-forced history), so
-    every turn of every conversation can be batched; `bioner-stream eval` scores the pipeline.
-    """
-    model.eval()
-    turns = [(ex, t) for ex in devel for t in range(len(ex["answer_spans"]))]
-    counts = {}
-    for i in range(0, len(turns), batch_size):
-        chunk = turns[i:i + batch_size]
-        prompts = [ex["ids"][:ex["answer_spans"][t][0]] for ex, t in chunk]
-        width = max(len(p) for p in prompts)
-        ids = torch.tensor([[pad_id] * (width - len(p)) + p for p in prompts], device=device)  # left-padded
-        mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts], device=device)
-        with autocast(device, dtype):
-            out = model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=max_new_tokens, do_sample=False,
-                                 eos_token_id=stop_ids, pad_token_id=pad_id)
-        for (ex, t), row in zip(chunk, out[:, width:].tolist()):
-            cut = next((k for k, tok in enumerate(row) if tok in stop_ids), len(row))
-            predicted = answer_strings(tokenizer.decode(row[:cut], skip_special_tokens=True))
-            gold = {g.strip() for g in ex["gold"][t]}
-            for key in ("all", ex["corpus"]):
-                c = counts.setdefault(key, [0, 0, 0])
-                c[0] += len(predicted & gold)
-                c[1] += len(predicted - gold)
-                c[2] += len(gold - predicted)
-    model.train()
-    return {key: f1(*c) for key, c in counts.items()}
-
-
-def f1(tp, fp, fn):
-    p = tp / (tp + fp) if tp + fp else 0.0
-    r = tp / (tp + fn) if tp + fn else 0.0
-    return {"precision": p, "recall": r, "f1": 2 * p * r / (p + r) if p + r else 0.0, "tp": tp, "fp": fp, "fn": fn}
-
-
-def save_model(model, directory, args, extra):
+def save_model(model, directory, args, record):
     """The adapter (PEFT format) or the full model, written beside then renamed, so a kill never leaves half a directory."""
     tmp = Path(f"{directory}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -193,7 +95,7 @@ def save_model(model, directory, args, extra):
         for name in ("tokenizer.json", "tokenizer_config.json"):
             shutil.copy(Path(args.tokenizer).parent / name, tmp / name)
     (tmp / "bioner_base.json").write_text(args.base_info + "\n")
-    (tmp / "training_state.json").write_text(json.dumps(extra, indent=2) + "\n")
+    (tmp / "training_state.json").write_text(json.dumps(record, indent=2) + "\n")
     shutil.rmtree(directory, ignore_errors=True)
     os.replace(tmp, directory)
 
@@ -248,6 +150,36 @@ class Progress:
         self.paused += seconds
 
 
+def cpu_name():
+    """The CPU model with its family and model numbers: "AMD EPYC" alone names several generations."""
+    fields = {}
+    if Path("/proc/cpuinfo").exists():
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            fields.setdefault(key.strip(), value.strip())
+    name = fields.get("model name", platform.processor() or "unknown CPU")
+    return f"{name} (family {fields['cpu family']}, model {fields['model']})" if "cpu family" in fields else name
+
+
+def history_of(adapter):
+    """What an adapter's earlier runs trained: tokens, runs and learning curve (from its training_state.json)."""
+    path = Path(adapter) / "training_state.json" if adapter else None
+    if not path or not path.exists():
+        return {"tokens_total": 0, "runs": [], "curve": []}
+    saved = json.loads(path.read_text())
+    return {key: saved[key] for key in ("tokens_total", "runs", "curve")}
+
+
+def training_record(state, args):
+    """training_state.json of the kept adapter: the tokens in its weights, every run so far and the whole curve."""
+    history, kept = state["history"], state["kept"]
+    run = {"init_adapter": args.init_adapter, "method": args.method, "steps": state["step"], "tokens": state["tokens"],
+           "kept_step": kept["step"], "batch_size": args.batch_size, "learning_rate": args.learning_rate,
+           "epochs": args.epochs, "segments": state["segments"]}
+    return {"tokens_total": kept["tokens_total"], "kept": kept, "runs": history["runs"] + [run],
+            "curve": history["curve"] + state["curve"]}
+
+
 def main(argv):
     args = parse_args(argv)
     if args.threads:
@@ -255,14 +187,17 @@ def main(argv):
     torch.manual_seed(args.seed)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    device, dtype = device_and_precision(args.precision)
+    log = lambda line: print(line, file=sys.stderr, flush=True)
     train = load_jsonl(Path(args.data) / "train.jsonl")
     devel = load_jsonl(Path(args.data) / "devel.jsonl")
     tokenizer = Tokenizer.from_file(args.tokenizer)
     stop_ids = [int(s) for s in args.stop_ids.split(",")]
     pad_id = stop_ids[0]
 
-    model = with_method(load_base(args.base), args).to(device)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    base = load_base(args.base)
+    dtype, precision = choose_precision(args.precision, device, base.config.hidden_size, base.config.intermediate_size, log)
+    model = with_method(base, args).to(device)
     model.train()
     trainable = [n for n, p in model.named_parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=args.learning_rate, weight_decay=0.0)
@@ -271,9 +206,10 @@ def main(argv):
     if args.max_steps:
         total = min(total, args.max_steps)
     scheduler = get_linear_schedule_with_warmup(optimizer, int(args.warmup_ratio * total), total)
-    eval_every = max(1, steps_per_epoch // max(1, args.evals_per_epoch))
+    eval_every = max(1, math.ceil(total / max(1, args.evals_per_run)))
 
-    state = {"step": 0, "tokens": 0, "best_f1": -1.0, "curve": [], "losses": [], "trainable": set(trainable)}
+    state = {"step": 0, "tokens": 0, "best_f1": -1.0, "kept": None, "curve": [], "losses": [], "segments": [],
+             "history": history_of(args.init_adapter), "trainable": set(trainable)}
     resumed = latest_checkpoint(out)
     if resumed:
         saved = torch.load(resumed / "state.pt", weights_only=False)
@@ -282,47 +218,65 @@ def main(argv):
         scheduler.load_state_dict(saved["scheduler"])
         torch.set_rng_state(saved["torch_rng"])
         state.update(json.loads((resumed / "progress.json").read_text()))
-        print(f"resumed from step {state['step']} ({state['tokens']:,} tokens trained)", file=sys.stderr, flush=True)
+        log(f"resumed from step {state['step']} ({state['tokens']:,} tokens trained)")
+    # One segment per process: a resumed run may land on another machine, whose speed is its own.
+    segment = {"cpu": cpu_name(), "device": device.type, "precision": precision, "threads": torch.get_num_threads(),
+               "from_step": state["step"], "to_step": state["step"], "tokens": 0, "train_seconds": 0.0, "eval_seconds": 0.0}
+    state["segments"].append(segment)
 
-    precision = "bf16 autocast" if dtype is not None else "fp32"
     trainable_count = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    print(f"training {args.method} on {device} ({precision}, {torch.get_num_threads()} threads): {len(train)} conversations, "
-          f"{total} steps of {args.batch_size}, {trainable_count:,} trainable parameters", file=sys.stderr, flush=True)
+    log(f"training {args.method} on {device} ({precision}, {torch.get_num_threads()} threads, {segment['cpu']}): "
+        f"{len(train)} conversations, {total} steps of {args.batch_size}, {trainable_count:,} trainable parameters"
+        + (f", from {args.init_adapter} ({state['history']['tokens_total']:,} tokens trained before)" if args.init_adapter else ""))
+    # A run continuing an adapter draws its own order, so it does not retrain what the last run began with.
+    order_seed = args.seed + len(state["history"]["runs"])
     progress = Progress(total)
     last_checkpoint = time.monotonic()
-    record = lambda: (out / "curve.jsonl").write_text("".join(json.dumps(c) + "\n" for c in state["curve"]))
+    record = lambda: (out / "curve.jsonl").write_text(
+        "".join(json.dumps(c) + "\n" for c in state["history"]["curve"] + state["curve"]))
 
+    def evaluate_and_keep():
+        started = time.monotonic()
+        scores = evaluate(model, devel, tokenizer, stop_ids, pad_id, lambda: autocast(device, dtype), args.max_new_tokens)
+        seconds = time.monotonic() - started
+        progress.pause(seconds)
+        segment["eval_seconds"] += seconds
+        point = {"run": len(state["history"]["runs"]) + 1, "step": state["step"], "tokens": state["tokens"],
+                 "tokens_total": state["history"]["tokens_total"] + state["tokens"], "epoch": state["step"] / steps_per_epoch,
+                 "tokens_per_s": round(segment["tokens"] / max(1e-9, segment["train_seconds"])),
+                 "eval_seconds": round(seconds, 1), "devel_conversations": len(devel), "devel": scores}
+        state["curve"].append(point)
+        record()
+        log(f"\nstep {state['step']}: devel micro-F1 " + " ".join(f"{k} {v['f1']:.3f}" for k, v in scores.items()))
+        if scores["all"]["f1"] > state["best_f1"]:
+            state["best_f1"], state["kept"] = scores["all"]["f1"], point
+            save_model(model, out / "best", args, training_record(state, args))
+        else:  # the kept adapter's record still gains this point of the curve
+            (out / "best" / "training_state.json").write_text(json.dumps(training_record(state, args), indent=2) + "\n")
+
+    if args.init_adapter and not state["curve"]:  # where the adapter starts, on this run's devel sample
+        evaluate_and_keep()
     while state["step"] < total:
         epoch, offset = divmod(state["step"], steps_per_epoch)
-        for indices in batches_for_epoch(train, args.batch_size, args.seed, epoch)[offset:]:
-            input_ids, attention, labels = (t.to(device) for t in collate(train, indices, pad_id))
+        for indices in batches_for_epoch(train, args.batch_size, order_seed, epoch)[offset:]:
+            started = time.monotonic()
+            batch = collate(train, indices, pad_id).to(device)
             with autocast(device, dtype):
-                loss = answer_loss(model, input_ids, attention, labels)
+                loss = answer_loss(model, batch)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
             state["step"] += 1
-            tokens = int(attention.sum())
-            state["tokens"] += tokens
-            progress.update(state["step"], loss.item(), tokens)
+            state["tokens"] += batch.tokens
+            segment.update(to_step=state["step"], tokens=segment["tokens"] + batch.tokens,
+                           train_seconds=segment["train_seconds"] + time.monotonic() - started)
+            progress.update(state["step"], loss.item(), batch.tokens)
             state["losses"].append(round(loss.item(), 5))
 
             if state["step"] % eval_every == 0 or state["step"] == total:
-                started = time.monotonic()
-                scores = evaluate(model, devel, tokenizer, stop_ids, pad_id, device, dtype, args.max_new_tokens)
-                progress.pause(time.monotonic() - started)
-                point = {"step": state["step"], "tokens": state["tokens"], "epoch": state["step"] / steps_per_epoch,
-                         "tokens_per_s": round(progress.tokens / max(1e-9, time.monotonic() - progress.started - progress.paused)),
-                         "eval_seconds": round(time.monotonic() - started, 1), "devel": scores}
-                state["curve"].append(point)
-                record()
-                summary = " ".join(f"{k} {v['f1']:.3f}" for k, v in scores.items())
-                print(f"\nstep {state['step']}: devel micro-F1 {summary}", file=sys.stderr, flush=True)
-                if scores["all"]["f1"] > state["best_f1"]:
-                    state["best_f1"] = scores["all"]["f1"]
-                    save_model(model, out / "best", args, point)
+                evaluate_and_keep()
             due = args.checkpoint_steps and state["step"] % args.checkpoint_steps == 0
             if due or time.monotonic() - last_checkpoint > args.checkpoint_seconds or state["step"] == total:
                 save_checkpoint(out, model, optimizer, scheduler, state)
@@ -330,8 +284,7 @@ def main(argv):
             if state["step"] >= total:
                 break
     record()
-    print(f"\ndone: {state['tokens']:,} tokens in {state['step']} steps; best devel micro-F1 {state['best_f1']:.3f} → {out / 'best'}",
-          file=sys.stderr, flush=True)
+    log(f"\ndone: {state['tokens']:,} tokens in {state['step']} steps; best devel micro-F1 {state['best_f1']:.3f} → {out / 'best'}")
 
 
 if __name__ == "__main__":
