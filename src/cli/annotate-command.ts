@@ -6,12 +6,12 @@ import { CORPUS_FORMATS, firstDocuments, readCorpus } from '../corpora/index.js'
 import type { AnnotatedDocument, Document } from '../domain/types.js';
 import { RecordingBackend } from '../inference/answer-log.js';
 import { createBackend } from '../inference/create-backend.js';
-import { modelGuidelines } from '../inference/model-guidelines.js';
+import { GuidelinePlan } from '../inference/model-guidelines.js';
 import { Annotator } from '../pipeline/annotator.js';
 import { conceptLinker } from '../pipeline/concept-lexicons.js';
 import { queryBatcher } from '../inference/query-batcher.js';
 import { PIPELINE_VERSION, projectPath } from '../project.js';
-import { loadPromptTemplate, withGuidelines } from '../stages/build-prompt.js';
+import { loadPromptTemplate } from '../stages/build-prompt.js';
 import { DEFAULT_LINK_THRESHOLD } from '../stages/concepts/concept-linker.js';
 import { EntityTypes } from '../stages/entity-types.js';
 import { BATCHING, DOCUMENTS, ENGINE, engineFeatures, inferenceWorkers, maxNewTokens } from './common-options.js';
@@ -24,7 +24,7 @@ const OPTIONS = {
   model: text('DIR|oracle:GOLD_FILE|replay:ANSWERS|remote:URL|openai:URL', 'the model, gold answers, answers saved by ' +
     '--save-answers, or inference servers; the full CLI fills in the shipped fine-tuned model', { required: true }),
   ...DOCUMENTS,
-  guidelines: text('NAME', "the corpus guidelines the model follows (default: the model's corpus whose types fit --types best)"),
+  guidelines: text('NAME', "one corpus guideline for every type (default: each group of types under the model's corpus that fits it best)"),
   types: list('LIST', 'entity types to ask for, e.g. disease,chemical', { required: true }),
   output: text('OUT', 'where the annotations go, written as --output-format says', { required: true }),
   'output-format': choice(OUTPUT_FORMATS, 'jsonl: one EntityRecord a line; pubtator: with concept ids, as the BioCreative V ' +
@@ -56,7 +56,7 @@ export async function annotateCommand(argv: string[]): Promise<void> {
   if (!existsSync(o.input)) throw new UsageError(`cannot read input ${o.input}: no such file`);
   const entityTypes = EntityTypes.load(o['entity-types']);
   const types = o.types.map((t) => entityTypes.canonical(t));
-  const template = withGuidelines(loadPromptTemplate(o.template), o.guidelines ?? modelGuidelines(o.model, types));
+  const template = loadPromptTemplate(o.template);
   const corpus = firstDocuments(await readCorpus(o.input, o['input-format']), o.documents);
   for (const warning of corpus.warnings) console.error(`warning: ${warning}`);
   const concepts = await conceptLinker(o.lexicons, entityTypes, { threshold: o['link-threshold'] });
@@ -85,6 +85,7 @@ export async function annotateCommand(argv: string[]): Promise<void> {
       batcher,
       entityTypes,
       defaultTypes: types,
+      guidelines: GuidelinePlan.forModel(o.model, o.guidelines),
       provenance: { model_id: backend.modelId, prompt_format: template.name, pipeline_version: PIPELINE_VERSION },
       abbreviations: { groundShortForms: !o['no-abbreviation-grounding'] },
       ...(concepts ? { concepts } : {}),

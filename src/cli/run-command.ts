@@ -20,7 +20,7 @@ const OPTIONS = {
   model: text('DIR|oracle:FILE|remote:URL[,URL]|openai:URL[,URL]', 'model directory, oracle gold file, bioner-stream serve ' +
     'servers or OpenAI-compatible servers (?model=NAME, else the first listed); the full CLI fills in the shipped ' +
     'fine-tuned model', { required: true }),
-  guidelines: text('NAME', "the corpus guidelines the model follows (default: the model's corpus whose types fit --types best)"),
+  guidelines: text('NAME', "one corpus guideline for every type (default: each group of types under the model's corpus that fits it best)"),
   template: text('NAME|FILE', 'prompt template', 'conv_term'),
   types: list('LIST', 'entity types when a document names none', ['disease']),
   ...BATCHING,

@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import type { Consumer } from 'kafkajs';
 import type { Topics } from '../domain/records.js';
 import { FixedSchemaRegistry, HttpSchemaRegistry } from '../domain/schema-registry.js';
-import { modelGuidelines } from '../inference/model-guidelines.js';
+import { GuidelinePlan } from '../inference/model-guidelines.js';
 import { createBackend } from '../inference/create-backend.js';
 import type { ModelBackend } from '../inference/model-backend.js';
 import { queryBatcher } from '../inference/query-batcher.js';
@@ -16,7 +16,7 @@ import { conceptLinker } from '../pipeline/concept-lexicons.js';
 import { RecordAnnotator } from '../pipeline/record-annotator.js';
 import { OutputPublisher, type DeliveryMode } from '../producers/output-publisher.js';
 import { PIPELINE_VERSION } from '../project.js';
-import { loadPromptTemplate, withGuidelines } from '../stages/build-prompt.js';
+import { loadPromptTemplate } from '../stages/build-prompt.js';
 import { EntityTypes } from '../stages/entity-types.js';
 import { DocumentConsumer } from './document-consumer.js';
 
@@ -26,7 +26,7 @@ export interface WorkerConfig {
   topics: Topics;
   /** A model directory, `oracle:GOLD_FILE`, `remote:URL[,URL]` or `openai:URL[,URL]`. */
   model: string;
-  /** The corpus guidelines the model is asked to follow; by default the model's best fit to `defaultTypes`. */
+  /** One corpus guideline for every type; by default each type is asked under the model's corpus that fits it best. */
   guidelines?: string;
   template: string;
   defaultTypes: string[];
@@ -82,7 +82,7 @@ export class StreamWorker {
 
     const entityTypes = EntityTypes.load();
     const defaultTypes = config.defaultTypes.map((t) => entityTypes.canonical(t));
-    const template = withGuidelines(loadPromptTemplate(config.template), config.guidelines ?? modelGuidelines(config.model, defaultTypes));
+    const template = loadPromptTemplate(config.template);
     const backend = await createBackend(config.model, {
       template, entityTypes, engine: { workers: config.inferenceWorkers, maxNewTokens: config.maxNewTokens },
       remote: { timeoutMs: config.inferenceTimeoutMs, token: config.inferenceToken },
@@ -103,7 +103,7 @@ export class StreamWorker {
       warn: (message) => log(message),
     });
     const annotator = new Annotator({
-      batcher, entityTypes, defaultTypes,
+      batcher, entityTypes, defaultTypes, guidelines: GuidelinePlan.forModel(config.model, config.guidelines),
       provenance: { model_id: backend.modelId, prompt_format: template.name, pipeline_version: PIPELINE_VERSION },
       abbreviations: { groundShortForms: config.abbreviationGrounding ?? true },
       ...(concepts ? { concepts } : {}),

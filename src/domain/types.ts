@@ -26,6 +26,8 @@ export interface Sentence {
 export interface Query {
   sentence: Sentence;
   types: string[];
+  /** The corpus guidelines it is asked under ("Follow {guidelines} guidelines."); absent: the template's own. */
+  guidelines?: string;
 }
 
 /** The model's reply to one (sentence, type) turn, before decoding. */

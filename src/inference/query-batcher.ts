@@ -1,5 +1,5 @@
 // Pools sentences from many documents into inference batches. Queries asking for the same types
-// share a batch, so their conversations can advance through the types in lockstep.
+// under the same guidelines share a batch, so their conversations can share a prompt prefix.
 import type { Answer, Query } from '../domain/types.js';
 import { BatchScheduler } from './batch-scheduler.js';
 import { InferenceUnavailableError, type ModelBackend } from './model-backend.js';
@@ -18,7 +18,7 @@ export type QueryBatcher = BatchScheduler<Query, Answer[]>;
 export function queryBatcher(backend: ModelBackend, options: BatchingOptions): QueryBatcher {
   return new BatchScheduler({
     run: (queries) => backend.answer(queries),
-    keyOf: (query) => typesKey(query.types),
+    keyOf: queryKey,
     batchSize: options.batchSize,
     maxWaitMs: options.batchWaitMs,
     concurrency: options.concurrency,
@@ -29,5 +29,5 @@ export function queryBatcher(backend: ModelBackend, options: BatchingOptions): Q
   });
 }
 
-/** Queries with equal keys ask for the same types in the same order. */
-export const typesKey = (types: readonly string[]): string => types.join('\u0000');
+/** Queries with equal keys ask for the same types in the same order, under the same guidelines. */
+export const queryKey = ({ types, guidelines }: Query): string => [guidelines ?? '', ...types].join('\u0000');

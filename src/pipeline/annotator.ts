@@ -11,12 +11,15 @@ import { toEntityRecords, type TypedMention } from '../stages/normalise-entities
 import { resolveAbbreviations, type AbbreviationOptions } from '../stages/resolve-abbreviations.js';
 import { splitSentences, type SplitOptions } from '../stages/split-sentences.js';
 import type { QueryBatcher } from '../inference/query-batcher.js';
+import type { GuidelinePlan } from '../inference/model-guidelines.js';
 
 export interface AnnotatorOptions {
   batcher: QueryBatcher;
   entityTypes: EntityTypes;
   /** Canonical types asked when a document names none. */
   defaultTypes: string[];
+  /** Splits a sentence's types into conversations by guideline; without it one conversation asks them all. */
+  guidelines?: GuidelinePlan;
   provenance: Provenance;
   split?: SplitOptions;
   abbreviations?: AbbreviationOptions;
@@ -33,7 +36,9 @@ export class Annotator {
       entityTypes.canonical(t),
     );
     const sentences = splitSentences(document, this.options.split);
-    const answers = await batcher.submit(sentences.map((sentence) => ({ sentence, types })));
+    const groups = this.options.guidelines?.groups(types) ?? [{ types }];
+    const replies = await batcher.submit(sentences.flatMap((sentence) => groups.map((group) => ({ sentence, ...group }))));
+    const answers = sentences.map((_, s) => replies.slice(s * groups.length, (s + 1) * groups.length).flat());
 
     const mentions: TypedMention[] = [];
     let ungrounded = 0;

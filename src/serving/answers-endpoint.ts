@@ -17,6 +17,7 @@ const ANSWER_REQUEST = z.object({
     text: z.string().refine((text) => text.trim() !== '', 'must not be blank'),
     types: z.array(z.string().min(1), { error: `must be a list of 1 to ${MAX_TYPES} type names` })
       .min(1, `must be a list of 1 to ${MAX_TYPES} type names`).max(MAX_TYPES, `must be a list of 1 to ${MAX_TYPES} type names`),
+    guidelines: z.string().min(1).optional(),
   }), { error: 'must be a non-empty list' }).min(1, 'must be a non-empty list'),
 }, { error: 'must be an object {template, queries}' });
 
@@ -24,9 +25,9 @@ export function answerJobs(body: unknown): Job[] {
   const request = validate(ANSWER_REQUEST, body, 'the body', badRequest);
   const template = parsePromptTemplate(request.template, '"template"', badRequest);
   const key = templateKey(template);
-  return request.queries.map(({ text, types }, index) => {
+  return request.queries.map(({ text, types, guidelines }, index) => {
     const sentence = { docId: '', index, start: 0, end: text.length, text };
-    return { kind: 'answer', query: { sentence, types }, template, templateKey: key };
+    return { kind: 'answer', query: { sentence, types, ...(guidelines === undefined ? {} : { guidelines }) }, template, templateKey: key };
   });
 }
 

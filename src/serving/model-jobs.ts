@@ -10,7 +10,7 @@ import type { Completion } from '../inference/onnx/chat-completion.js';
 import type { AnswerSettings } from '../inference/onnx/conversation-engine.js';
 import type { InferencePool } from '../inference/onnx/inference-pool.js';
 import { addInference } from '../observability/inference-stats.js';
-import { typesKey } from '../inference/query-batcher.js';
+import { queryKey } from '../inference/query-batcher.js';
 import type { Endpoint, ServerMetrics } from './server-metrics.js';
 
 export type Job =
@@ -48,7 +48,7 @@ export function jobScheduler(pool: InferencePool, metrics: ServerMetrics, option
   };
   const scheduler = new BatchScheduler<Job, JobResult>({
     run,
-    keyOf: (job) => (job.kind === 'answer' ? `answer\0${job.templateKey}\0${typesKey(job.query.types)}` : `chat\0${job.maxTokens}`),
+    keyOf: (job) => (job.kind === 'answer' ? `answer\0${job.templateKey}\0${queryKey(job.query)}` : `chat\0${job.maxTokens}`),
     // Two batches in flight per worker: one joins the worker's running batch as the other drains.
     concurrency: 2 * pool.size,
     // One client's bad chat or query must not fail the other clients' requests in its batch.

@@ -2,13 +2,13 @@
 // batcher, ONNX backend and its worker pool) with the engine features and weights it names, so
 // its memory and CPU time are its own. Driven by pipeline-runner.ts over IPC.
 import type { Document } from '../../src/domain/types.js';
-import { modelGuidelines } from '../../src/inference/model-guidelines.js';
+import { GuidelinePlan } from '../../src/inference/model-guidelines.js';
 import { OnnxBackend } from '../../src/inference/onnx/onnx-backend.js';
 import { queryBatcher } from '../../src/inference/query-batcher.js';
 import { noInference, type InferenceStats } from '../../src/observability/inference-stats.js';
 import { Annotator } from '../../src/pipeline/annotator.js';
 import { PIPELINE_VERSION, projectPath } from '../../src/project.js';
-import { loadPromptTemplate, withGuidelines } from '../../src/stages/build-prompt.js';
+import { loadPromptTemplate } from '../../src/stages/build-prompt.js';
 import { EntityTypes } from '../../src/stages/entity-types.js';
 import { cpuSecondsSince, MemoryPeak } from './measure.js';
 import type { PipelineConfig, PipelineReply, PipelineRequest } from './pipeline-runner.js';
@@ -31,12 +31,12 @@ async function start(given: PipelineConfig): Promise<void> {
 
 /** The documents at once, as `annotate` would take them; each one's latency from the start. */
 async function run(documents: Document[], types: string[]): Promise<PipelineReply> {
-  const template = withGuidelines(loadPromptTemplate('conv_term'), modelGuidelines(config.modelDir, types));
+  const template = loadPromptTemplate('conv_term');
   const settings = { ...backend!.settings, template };
   const scoped = new OnnxBackend(backend!.pool, settings);
   const batcher = queryBatcher(scoped, { batchSize: config.batchSize, batchWaitMs: config.batchWaitMs, concurrency: config.concurrency });
   const annotator = new Annotator({
-    batcher, entityTypes, defaultTypes: types,
+    batcher, entityTypes, defaultTypes: types, guidelines: GuidelinePlan.forModel(config.modelDir),
     provenance: { model_id: config.modelDir, prompt_format: template.name, pipeline_version: PIPELINE_VERSION },
   });
   const memory = new MemoryPeak();

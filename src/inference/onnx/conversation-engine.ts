@@ -5,7 +5,7 @@
 import type { PromptTemplate } from '../../domain/prompt-template.js';
 import type { Answer, Query } from '../../domain/types.js';
 import type { InferenceStats } from '../../observability/inference-stats.js';
-import { conversationFor } from '../../stages/build-prompt.js';
+import { conversationFor, withGuidelines } from '../../stages/build-prompt.js';
 import { mentionConfidences, type TokenSpan } from '../mention-confidence.js';
 import { AnswerGrammar } from './answer-grammar.js';
 import type { ChatModel } from './chat-model.js';
@@ -90,7 +90,8 @@ class Conversation implements Sequence {
     if (this.answers.length === this.types.length) return null;
     const { template, constrained, maxNewTokens } = this.settings;
     const { text } = this.query.sentence;
-    const prompt = this.model.encode(conversationFor(template, text, this.types, this.answers.map((a) => a.raw)));
+    const asked = withGuidelines(template, this.query.guidelines);
+    const prompt = this.model.encode(conversationFor(asked, text, this.types, this.answers.map((a) => a.raw)));
     this.grammar = new AnswerGrammar(template.answer_prefix, text);
     const picker = constrained ? new ConstrainedPicker(this.model.vocabulary!, this.grammar, this.model.stopTokenIds) : greedyPicker;
     return { prompt, picker, maxNewTokens };

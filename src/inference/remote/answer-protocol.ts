@@ -11,7 +11,8 @@ export const CLIENT_HEADER = 'x-bioner-client';
 export interface AnswerRequest {
   /** The template travels with the request, so workers with their own templates can share a server. */
   template: PromptTemplate;
-  queries: { text: string; types: string[] }[];
+  /** `guidelines`: "Follow {guidelines} guidelines." for this query; absent: the template's own. */
+  queries: { text: string; types: string[]; guidelines?: string }[];
 }
 
 export interface AnswerResponse {

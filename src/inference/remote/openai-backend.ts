@@ -3,7 +3,7 @@
 // conversation is kept here: each type's question carries the answers to the earlier types.
 import type { PromptTemplate } from '../../domain/prompt-template.js';
 import type { Answer, ChatMessage, Query } from '../../domain/types.js';
-import { conversationFor } from '../../stages/build-prompt.js';
+import { conversationFor, withGuidelines } from '../../stages/build-prompt.js';
 import type { ModelBackend } from '../model-backend.js';
 import type { EndpointPool } from './endpoint-pool.js';
 import { connectServers, malformedReply, type RemoteOptions } from './server-connection.js';
@@ -39,16 +39,17 @@ export class OpenAiBackend implements ModelBackend {
     this.pool.close();
   }
 
-  private async answerQuery({ sentence, types }: Query): Promise<Answer[]> {
-    if (!this.template.multi_turn) {
+  private async answerQuery({ sentence, types, guidelines }: Query): Promise<Answer[]> {
+    const template = withGuidelines(this.template, guidelines);
+    if (!template.multi_turn) {
       // Each type is its own conversation, so they need not wait for each other.
       return Promise.all(types.map(async (type) => ({
-        type, raw: await this.complete(conversationFor(this.template, sentence.text, [type], [])),
+        type, raw: await this.complete(conversationFor(template, sentence.text, [type], [])),
       })));
     }
     const raws: string[] = [];
     while (raws.length < types.length) {
-      raws.push(await this.complete(conversationFor(this.template, sentence.text, types, raws)));
+      raws.push(await this.complete(conversationFor(template, sentence.text, types, raws)));
     }
     return types.map((type, i) => ({ type, raw: raws[i]! }));
   }

@@ -25,7 +25,7 @@ export class RemoteBackend implements ModelBackend {
   async answer(queries: Query[]): Promise<Answer[][]> {
     const request: AnswerRequest = {
       template: this.template,
-      queries: queries.map((q) => ({ text: q.sentence.text, types: q.types })),
+      queries: queries.map((q) => ({ text: q.sentence.text, types: q.types, ...(q.guidelines === undefined ? {} : { guidelines: q.guidelines }) })),
     };
     return answersOf(await this.pool.post(ANSWERS_PATH, request), queries);
   }

@@ -4,7 +4,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { ask, stop, type FailedReply } from '../child-requests.js';
 import type { ChatMessage, Query } from '../../../src/domain/types.js';
-import { modelGuidelines } from '../../../src/inference/model-guidelines.js';
+import { GuidelinePlan } from '../../../src/inference/model-guidelines.js';
 import { conversationFor, loadPromptTemplate, withGuidelines } from '../../../src/stages/build-prompt.js';
 
 export const PEERS = ['llama-cpp', 'transformers-js'] as const;
@@ -48,10 +48,11 @@ export interface Peer {
 
 /**
  * The conversation asking for `query.types[answers.length]`, as the pipeline builds it for this
- * model: the conv_term template with the guidelines the model lists for these types.
+ * model: the conv_term template with the query's guidelines, else those the model lists for its types.
  */
 export function peerConversation(modelDir: string, query: Query, answers: readonly string[]): ChatMessage[] {
-  const template = withGuidelines(loadPromptTemplate('conv_term'), modelGuidelines(modelDir, query.types));
+  const guidelines = query.guidelines ?? GuidelinePlan.forModel(modelDir).groups(query.types)[0]!.guidelines;
+  const template = withGuidelines(loadPromptTemplate('conv_term'), guidelines);
   return conversationFor(template, query.sentence.text, query.types, answers);
 }
 
