@@ -153,6 +153,14 @@ describe('the trainer (PyTorch, peft) on the generated test model', { timeout: 1
     assert.ok(check.gradient_difference < 1e-6, `gradients differ by ${check.gradient_difference} (largest ${check.gradient_scale})`);
   });
 
+  test('devel answers batched with their shared prefix fed once are generate()\'s, prompt by prompt', async () => {
+    const python = await trainerPython((line) => console.error(line));
+    const dir = await trainingDir();
+    const check = await trainerCheck(python, ['greedy', dir, join(dir, 'base')]);
+    assert.ok(check.prompts >= 3 && check.lengths.length > 1 && check.tokens > check.prompts, `prompts of several lengths, answers of several tokens: ${JSON.stringify(check)}`);
+    assert.equal(check.same, check.prompts);
+  });
+
   test('--precision auto takes the faster of its two timings, fp32 on a tie', async () => {
     const python = await trainerPython((line) => console.error(line));
     assert.deepEqual(await trainerCheck(python, ['precision']), { bf16_faster: 'bf16', fp32_faster: 'fp32', tie: 'fp32' });
