@@ -54,8 +54,6 @@ if (corpora.length === 0) throw new Error(`${o.recipe} has no ${o.split} split${
 
 for (const corpus of corpora) {
   const split = corpus[o.split]!;
-  // A split of folds shares its file with training folds: scoring the whole file would score training data.
-  if (split.folds) throw new Error(`${corpus.name}'s ${o.split} split is folds of ${split.file}; pick another corpus with --corpus`);
   const format = split.format!;
   // The oracle backend tells the gold file's format by its extension.
   const gold = join(dir, `${corpus.name}.${format === 'iob' ? 'tsv' : format}`);
@@ -84,9 +82,14 @@ for (const corpus of corpora) {
 await writeFile(o.out, `${JSON.stringify({ model, dtype: o.dtype, split: o.split, documents: o.documents, results }, null, 2)}\n`);
 console.log(table(results));
 
-/** The first `n` blank-line-separated blocks (PubTator documents, IOB sentences) of a split; all when n is 0. */
+/**
+ * The first `n` blank-line-separated blocks (PubTator documents, IOB sentences) of a split; all
+ * when n is 0. A split of folds keeps only its folds' blocks, as the dataset builder does, so
+ * JNLPBA's selection fold is scored without the folds it trained on.
+ */
 async function writeFirstDocuments(source: SplitSource, n: number, out: string): Promise<number> {
-  const blocks = (await readFile(source.file, 'utf8')).split(/\r?\n\s*\r?\n/).filter((b) => b.trim() && !/^-DOCSTART-/.test(b.trim()));
+  const blocks = (await readFile(source.file, 'utf8')).split(/\r?\n\s*\r?\n/).filter((b) => b.trim() && !/^-DOCSTART-/.test(b.trim()))
+    .filter((_, i) => source.folds === undefined || (source.use ?? []).includes(i % source.folds));
   const kept = n > 0 ? blocks.slice(0, n) : blocks;
   await writeFile(out, `${kept.join('\n\n')}\n`);
   return kept.length;

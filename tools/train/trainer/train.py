@@ -49,7 +49,8 @@ def parse_args(argv):
     p.add_argument("--epochs", type=float, default=1.0)
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--warmup-ratio", type=float, default=0.03)
-    p.add_argument("--evals-per-run", type=int, default=4, help="devel evaluations spread over the run, the last at its end")
+    p.add_argument("--evals-per-run", type=int, default=4,
+                   help="devel evaluations spread over the run, the last at its end; 0: none, the last weights are kept")
     p.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (0: the epochs decide)")
     p.add_argument("--max-new-tokens", type=int, default=64)
     p.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto")
@@ -235,16 +236,18 @@ def main(argv):
     record = lambda: (out / "curve.jsonl").write_text(
         "".join(json.dumps(c) + "\n" for c in state["history"]["curve"] + state["curve"]))
 
+    def curve_point(**scored):
+        return {"run": len(state["history"]["runs"]) + 1, "step": state["step"], "tokens": state["tokens"],
+                "tokens_total": state["history"]["tokens_total"] + state["tokens"], "epoch": state["step"] / steps_per_epoch,
+                "tokens_per_s": round(segment["tokens"] / max(1e-9, segment["train_seconds"])), **scored}
+
     def evaluate_and_keep():
         started = time.monotonic()
         scores = evaluate(model, devel, tokenizer, stop_ids, pad_id, lambda: autocast(device, dtype), args.max_new_tokens)
         seconds = time.monotonic() - started
         progress.pause(seconds)
         segment["eval_seconds"] += seconds
-        point = {"run": len(state["history"]["runs"]) + 1, "step": state["step"], "tokens": state["tokens"],
-                 "tokens_total": state["history"]["tokens_total"] + state["tokens"], "epoch": state["step"] / steps_per_epoch,
-                 "tokens_per_s": round(segment["tokens"] / max(1e-9, segment["train_seconds"])),
-                 "eval_seconds": round(seconds, 1), "devel_conversations": len(devel), "devel": scores}
+        point = curve_point(eval_seconds=round(seconds, 1), devel_conversations=len(devel), devel=scores)
         state["curve"].append(point)
         record()
         log(f"\nstep {state['step']}: devel micro-F1 " + " ".join(f"{k} {v['f1']:.3f}" for k, v in scores.items()))
@@ -254,7 +257,7 @@ def main(argv):
         else:  # the kept adapter's record still gains this point of the curve
             (out / "best" / "training_state.json").write_text(json.dumps(training_record(state, args), indent=2) + "\n")
 
-    if args.init_adapter and not state["curve"]:  # where the adapter starts, on this run's devel sample
+    if args.evals_per_run and args.init_adapter and not state["curve"]:  # where the adapter starts, on this run's devel sample
         evaluate_and_keep()
     while state["step"] < total:
         epoch, offset = divmod(state["step"], steps_per_epoch)
@@ -275,7 +278,7 @@ def main(argv):
             progress.update(state["step"], loss.item(), batch.tokens)
             state["losses"].append(round(loss.item(), 5))
 
-            if state["step"] % eval_every == 0 or state["step"] == total:
+            if args.evals_per_run and (state["step"] % eval_every == 0 or state["step"] == total):
                 evaluate_and_keep()
             due = args.checkpoint_steps and state["step"] % args.checkpoint_steps == 0
             if due or time.monotonic() - last_checkpoint > args.checkpoint_seconds or state["step"] == total:
@@ -283,6 +286,9 @@ def main(argv):
                 last_checkpoint = time.monotonic()
             if state["step"] >= total:
                 break
+    if not args.evals_per_run:  # nothing to select on: the last weights are kept, to be scored through the pipeline
+        state["kept"] = curve_point()
+        save_model(model, out / "best", args, training_record(state, args))
     record()
     log(f"\ndone: {state['tokens']:,} tokens in {state['step']} steps; best devel micro-F1 {state['best_f1']:.3f} → {out / 'best'}")
 
