@@ -195,6 +195,16 @@ describe('the trainer (PyTorch, peft) on the generated test model', { timeout: 1
       'the adapter as it came, scored first, then this run');
   });
 
+  test('--evals-per-run 0 evaluates nothing and keeps the last weights', async () => {
+    const python = await trainerPython((line) => console.error(line));
+    const dir = await trainingDir();
+    await runPython(python, await trainArgs(dir, ['--max-steps', '3', '--epochs', '20', '--evals-per-run', '0']));
+    const state = JSON.parse(await readFile(join(dir, 'out', 'best', 'training_state.json'), 'utf8'));
+    assert.equal(state.kept.step, 3);
+    assert.equal(state.kept.devel, undefined);
+    assert.deepEqual(state.curve, []);
+  });
+
   test('full fine-tuning writes a checkpoint directory that imports like any other', async () => {
     const python = await trainerPython((line) => console.error(line));
     const dir = await trainingDir();
