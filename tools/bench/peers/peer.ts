@@ -51,10 +51,14 @@ export interface Peer {
  * model: the conv_term template with the query's guidelines, else those the model lists for its types.
  */
 export function peerConversation(modelDir: string, query: Query, answers: readonly string[]): ChatMessage[] {
-  const guidelines = query.guidelines ?? GuidelinePlan.forModel(modelDir).groups(query.types)[0]!.guidelines;
+  const guidelines = query.guidelines ?? planOf(modelDir).groups(query.types)[0]!.guidelines;
   const template = withGuidelines(loadPromptTemplate('conv_term'), guidelines);
   return conversationFor(template, query.sentence.text, query.types, answers);
 }
+
+/** Read once per model directory: a conversation is built on every turn. */
+const plans = new Map<string, GuidelinePlan>();
+const planOf = (modelDir: string) => plans.get(modelDir) ?? plans.set(modelDir, GuidelinePlan.forModel(modelDir)).get(modelDir)!;
 
 /** Asked of a peer process, and its replies. */
 export type PeerRequest = { kind: 'load'; peer: PeerName; options: PeerOptions } | { kind: 'run'; queries: Query[] } | { kind: 'stop' };

@@ -74,13 +74,18 @@ def common_prefix_length(sequences):
     return n
 
 
+def causal_lm(model):
+    """The causal LM under a PEFT wrapper (LoRA layers sit inside it), so its body and head can be called apart."""
+    return model.get_base_model() if isinstance(model, PeftModel) else model
+
+
 def answer_loss(model, batch):
     """Cross-entropy on the answer tokens: the prefix fed once, then the suffixes after its repeated keys and values.
 
     The LM head is applied only where a label is read: for SmolLM2 it is a 576 x 49k matrix, a
     fifth of the forward pass over every position, and answers are a tenth of the tokens.
     """
-    causal = model.get_base_model() if isinstance(model, PeftModel) else model
+    causal = causal_lm(model)
     cache = causal.model(input_ids=batch.prefix, use_cache=True).past_key_values
     cache.batch_repeat_interleave(batch.suffixes.shape[0])
     hidden = causal.model(input_ids=batch.suffixes, attention_mask=batch.attention, past_key_values=cache,

@@ -9,15 +9,13 @@ on a CPU most of an evaluation is feeding prompts.
 import json
 
 import torch
-from peft import PeftModel
-
-from batches import common_prefix_length
+from batches import causal_lm, common_prefix_length
 
 
 @torch.no_grad()
 def greedy_answers(model, prompts, stop_ids, max_new_tokens, pad_id):
     """Each prompt's greedy continuation up to its first stop token, the prompts' common beginning fed once."""
-    causal = model.get_base_model() if isinstance(model, PeftModel) else model
+    causal = causal_lm(model)
     tensor = lambda rows: torch.tensor(rows, device=causal.device)
     shared = min(common_prefix_length(prompts), min(len(p) for p in prompts) - 1)
     rows, width = len(prompts), max(len(p) for p in prompts) - shared
