@@ -8,16 +8,15 @@
 //                                  await startBroker({ port: broker.port, dataDir: broker.dataDir });
 // CLI:     node scripts/kafka-broker.mjs start   # prints localhost:PORT as its last stdout line
 //          node scripts/kafka-broker.mjs stop
-import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, openSync, closeSync, readFileSync, rmSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, renameSync, writeFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import kafkajs from 'kafkajs';
+import { JAVA, probePorts, run, serviceCli, spawnJava, tail, terminate } from './java-service.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const POM = join(ROOT, 'scripts', 'kafka', 'pom.xml');
@@ -28,14 +27,9 @@ const STATE_FILE = join(CACHE_DIR, 'state.json');
 const CLI_LOG_FILE = join(CACHE_DIR, 'broker.log');
 
 const READY_TIMEOUT_MS = 60_000;
-const STOP_TIMEOUT_MS = 20_000;
 // CI has 2 cores and runs the tests next to the broker: small heap, SerialGC, and C1 only
 // (starts ~25% faster and uses ~10% less memory; a test broker never needs C2's peak speed).
 const JVM_OPTS = ['-Xms64m', '-Xmx512m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-Djava.awt.headless=true'];
-
-const JAVA = process.env.JAVA_HOME ? join(process.env.JAVA_HOME, 'bin', 'java') : 'java';
-// util-linux setpriv makes the kernel SIGTERM the broker when this process dies, however it dies.
-const SETPRIV = (process.env.PATH ?? '').split(':').map((dir) => join(dir, 'setpriv')).find(existsSync);
 
 /** Resolves the broker jars into .cache/kafka/lib unless they are there for the current pom. */
 export async function ensureKafkaJars() {
@@ -88,7 +82,7 @@ export async function startBroker({ port, dataDir, logFile, detached = false } =
 
 async function launch({ port, dataDir, logFile, detached }) {
   // Bound together, so the controller port can never equal the broker port.
-  const [brokerPort, controllerPort] = await probePorts([port ?? 0, 0]);
+  const [brokerPort, controllerPort] = await probePorts([port ?? 0, 0], 'the Kafka broker');
   const ownsDataDir = !dataDir;
   dataDir = resolve(dataDir ?? await mkdtemp(join(tmpdir(), 'kafka-broker-')));
   try {
@@ -119,50 +113,28 @@ async function runBroker({ port, controllerPort, dataDir, logFile, detached }) {
     if (format.code !== 0) throw new Error(`Kafka storage format failed (exit ${format.code}):\n${tail(format.output)}`);
   }
 
-  const out = openSync(logFile, 'a');
-  const command = [JAVA, ...javaArgs, 'kafka.Kafka', configFile];
-  if (!detached && SETPRIV) command.unshift(SETPRIV, '--pdeathsig', 'SIGTERM');
-  const child = spawn(command[0], command.slice(1), { cwd: dataDir, detached, stdio: ['ignore', out, out] });
-  closeSync(out);
-  const exited = new Promise((resolveExit) => {
-    child.once('error', (err) => resolveExit(`could not run ${JAVA} (${err.code})`));
-    child.once('exit', (code, signal) => resolveExit(`java exited (${signal ?? code})`));
-  });
-  // Never what keeps the owner alive: a test file that is done exits (its 'beforeExit' stops the
-  // broker), and the exit hook below kills one left running.
-  child.unref();
-  if (!detached && child.pid) liveChildren.add(child.pid);
+  const { pid, exited } = spawnJava([...javaArgs, 'kafka.Kafka', configFile], { cwd: dataDir, logFile, detached });
 
   const bootstrap = `localhost:${port}`;
   const probing = new AbortController();
   const failure = await Promise.race([waitUntilReady(bootstrap, clusterId, probing.signal), exited]);
   probing.abort();
   if (failure) {
-    await terminate(child.pid);
-    liveChildren.delete(child.pid);
+    await terminate(pid);
     const log = await readFile(logFile, 'utf8').catch(() => '');
     const err = new Error(`Kafka broker on ${bootstrap} did not come up: ${failure}\n${logExcerpt(log, logFile)}`);
     err.portTaken = /Address already in use/.test(log);
     throw err;
   }
 
-  const { pid } = child;
   return {
     bootstrap, port, pid, dataDir, logFile,
     async stop({ keepData = false } = {}) {
       await terminate(pid);
-      liveChildren.delete(pid);
       if (!keepData) await rm(dataDir, { recursive: true, force: true });
     },
   };
 }
-
-// Brokers of this process that are still running when it exits get killed, so a test run
-// that forgets (or fails) to stop one leaves no orphan java behind (also without setpriv).
-const liveChildren = new Set();
-process.once('exit', () => {
-  for (const pid of liveChildren) try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
-});
 
 function serverProperties({ port, controllerPort, logDir }) {
   return `# Generated by scripts/kafka-broker.mjs
@@ -229,73 +201,6 @@ async function waitUntilReady(bootstrap, clusterId, cancel) {
   return `not ready within ${READY_TIMEOUT_MS / 1000} s`;
 }
 
-/** SIGTERM (Kafka shuts down cleanly), then SIGKILL if it is still there after STOP_TIMEOUT_MS. */
-async function terminate(pid) {
-  if (!signal(pid, 'SIGTERM')) return;
-  const deadline = Date.now() + STOP_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    await sleep(100);
-    if (!isAlive(pid)) return;
-  }
-  signal(pid, 'SIGKILL');
-  while (isAlive(pid)) await sleep(100);
-}
-
-function signal(pid, sig) {
-  try {
-    process.kill(pid, sig);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-// A broker started by an earlier CLI call belongs to init once that call exits; where init
-// does not reap (some containers) it stays a zombie, which signal 0 still reaches.
-function isAlive(pid) {
-  if (!signal(pid, 0)) return false;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat[stat.lastIndexOf(')') + 2] !== 'Z'; // state field follows "(comm) "
-  } catch {
-    return !existsSync('/proc'); // no procfs (macOS): trust signal 0
-  }
-}
-
-/** Briefly listens on each port (0: any free one) to check it is free; resolves to the ports. */
-async function probePorts(ports) {
-  const servers = [];
-  try {
-    for (const port of ports) {
-      const server = createServer();
-      servers.push(server);
-      await new Promise((ok, fail) => server.once('error', fail).listen(port, '127.0.0.1', ok)).catch((err) => {
-        throw new Error(`cannot use port ${port} for the Kafka broker: ${err.code}`);
-      });
-    }
-    return servers.map((s) => s.address().port);
-  } finally {
-    await Promise.all(servers.map((s) => new Promise((ok) => s.close(ok))));
-  }
-}
-
-/** Runs a command to completion, capturing stdout+stderr; a missing binary reads as exit 127. */
-function run(cmd, args, options) {
-  return new Promise((done) => {
-    const child = spawn(cmd, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (d) => { output += d; });
-    child.stderr.on('data', (d) => { output += d; });
-    child.once('error', (err) => done({ code: 127, output: `could not run ${cmd} (${err.code}); is it installed and on PATH?` }));
-    // Maven prints colour codes even with -B.
-    child.once('close', (code) => done({ code, output: output.replace(/\x1b\[[0-9;]*m/g, '') }));
-  });
-}
-
-function tail(text, lines = 40) {
-  return text.trimEnd().split('\n').slice(-lines).join('\n');
-}
-
 // Kafka logs the cause of a failed start well above the shutdown messages that end the log.
 function logExcerpt(log, logFile) {
   const errors = log.split('\n').filter((line) => /^\[.*?\] (ERROR|FATAL) |^Caused by: /.test(line)).slice(0, 12);
@@ -305,57 +210,13 @@ function logExcerpt(log, logFile) {
   ].join('\n');
 }
 
-// ---- CLI -------------------------------------------------------------------------------
-
-function readState() {
-  try {
-    return JSON.parse(readFileSync(STATE_FILE, 'utf8'));
-  } catch {
-    return undefined;
-  }
-}
-
-// The pid in the state file may since have been reused by an unrelated process.
-function isOurBroker(state) {
-  if (!isAlive(state.pid)) return false;
-  try {
-    return readFileSync(`/proc/${state.pid}/cmdline`, 'utf8').includes(state.dataDir);
-  } catch {
-    return !existsSync('/proc'); // no procfs (macOS): trust the pid
-  }
-}
-
-async function cli(command) {
-  const state = readState();
-  if (command === 'start') {
-    if (state && isOurBroker(state)) {
-      console.log(state.bootstrap);
-      return;
-    }
-    if (state) rmSync(state.dataDir, { recursive: true, force: true }); // left by a broker that died
-    mkdirSync(CACHE_DIR, { recursive: true });
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const start = async () => {
     rmSync(CLI_LOG_FILE, { force: true });
     const { bootstrap, port, pid, dataDir, logFile } = await startBroker({ logFile: CLI_LOG_FILE, detached: true });
-    writeFileSync(STATE_FILE, JSON.stringify({ bootstrap, port, pid, dataDir, logFile }, null, 2) + '\n');
-    console.error(`kafka-broker: pid ${pid}, data ${dataDir}, log ${logFile}`);
-    console.log(bootstrap);
-  } else if (command === 'stop') {
-    if (!state) {
-      console.error('kafka-broker: no broker state file, nothing to stop');
-      return;
-    }
-    if (isOurBroker(state)) await terminate(state.pid);
-    rmSync(state.dataDir, { recursive: true, force: true });
-    rmSync(STATE_FILE, { force: true });
-    console.error(`kafka-broker: stopped ${state.bootstrap}`);
-  } else {
-    console.error('usage: node scripts/kafka-broker.mjs start|stop');
-    process.exitCode = 2;
-  }
-}
-
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  cli(process.argv[2]).catch((err) => {
+    return { address: bootstrap, port, pid, dataDir, log: logFile };
+  };
+  serviceCli(process.argv[2], { name: 'kafka-broker', stateFile: STATE_FILE, start }).catch((err) => {
     console.error(`kafka-broker: ${err.message}`);
     process.exitCode = 1;
   });
