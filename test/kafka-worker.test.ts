@@ -12,7 +12,7 @@ import type { Document, EntityRecord } from '../src/domain/types.js';
 import { avroBody } from '../src/domain/wire-format.js';
 import { DEAD_LETTER_HEADERS } from '../src/domain/dead-letter.js';
 import {
-  framedDocument, freshTopics, metricValue, produce, readUntil, startWorker, stopWorker, suiteBrokers,
+  committedOffsets, framedDocument, freshTopics, metricValue, produce, readUntil, startWorker, stopWorker, suiteBrokers,
 } from './support/kafka.js';
 import { CLI, NCBI_SAMPLE_OR_TEST } from './support/paths.js';
 
@@ -42,25 +42,33 @@ describe('streaming worker on a real broker', () => {
   test('end to end: every document yields one AnnotatedDocument and the entities annotate gives', async () => {
     const topics = await freshTopics(brokers, 3);
     await produce(brokers, topics.documents, asMessages(documents));
-    const worker = await startWorker(brokers, topics, ['--model', ORACLE, '--group-id', `e2e-${topics.documents}`]);
+    const groupId = `e2e-${topics.documents}`;
+    const worker = await startWorker(brokers, topics, ['--model', ORACLE, '--group-id', groupId]);
+    const diagnosis = async () => `committed offsets ${JSON.stringify([...await committedOffsets(brokers, groupId, topics.documents)]
+      .map(([p, o]) => [p, String(o)]))}\n--- worker log ---\n${worker.output()}`;
     try {
-      const annotated = await readUntil(brokers, topics.annotated, (r) => r.length >= documents.length);
-      assert.equal(annotated.length, documents.length);
-      assert.equal(distinct(annotatedIds(annotated)), documents.length, 'one AnnotatedDocument per document');
+      const annotated = await readUntil(brokers, topics.annotated, (r) => distinct(annotatedIds(r)) >= documents.length);
+      assert.equal(distinct(annotatedIds(annotated)), documents.length, await diagnosis());
+      // At-least-once repeats a document only when its partition moved before the commit: a rejoin.
+      const rejoined = worker.output().split('joined group generation').length - 1 > 1;
+      if (!rejoined) assert.equal(annotated.length, documents.length, `one AnnotatedDocument per document\n${await diagnosis()}`);
 
       const expected = await annotateWithCli();
-      const entities = await readUntil(brokers, topics.entities, (r) => r.length >= expected.length, { timeoutMs: 10_000 });
+      const entities = await readUntil(brokers, topics.entities, (r) => new Set(r.map((e) => recordKey(decodeEntityRecord(avroBody(e.value))))).size >= expected.length, { timeoutMs: 10_000 });
       const got = entities.map((e) => decodeEntityRecord(avroBody(e.value)));
       assert.deepEqual(new Set(got.map(recordKey)), new Set(expected.map(recordKey)));
-      assert.equal(got.length, expected.length, 'no duplicates without a crash');
+      if (!rejoined) assert.equal(got.length, expected.length, 'no duplicates without a rejoin');
       for (const e of entities) assert.equal(e.value.readInt32BE(1), 2, 'framed with the EntityRecord schema id');
 
       const metrics = await worker.metrics();
-      assert.equal(metricValue(metrics, 'bioner_documents_total', { outcome: 'annotated' }), documents.length);
-      assert.equal(metricValue(metrics, 'bioner_entities_total', { type: 'disease' }), expected.length);
+      if (!rejoined) {
+        assert.equal(metricValue(metrics, 'bioner_documents_total', { outcome: 'annotated' }), documents.length);
+        assert.equal(metricValue(metrics, 'bioner_entities_total', { type: 'disease' }), expected.length);
+      }
       assert.ok(metricValue(metrics, 'bioner_inference_duration_seconds_count')! > 0);
       assert.ok(metricValue(metrics, 'bioner_end_to_end_latency_seconds_count')! >= documents.length);
       assert.ok(metricValue(metrics, 'process_resident_memory_bytes')! > 0, 'default process metrics');
+      assert.equal(metricValue(metrics, 'bioner_handler_faults_total'), 0);
       assert.equal(await stopWorker(worker), 0, worker.output());
     } finally {
       worker.child.kill('SIGKILL');

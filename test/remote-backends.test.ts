@@ -373,7 +373,7 @@ test('RecordAnnotator waits out unavailable inference without spending the docum
   const metrics = new WorkerMetrics();
   const records = new RecordAnnotator({
     annotator, registry, metrics, entityTypes: EntityTypes.load(), topics: DEFAULT_TOPICS,
-    maxDocumentChars: 1000, attempts: 1, retryBackoffMs: 1, stopping: () => false,
+    maxDocumentChars: 1000, attempts: 1, retryBackoffMs: 1, stopping: () => false, log: () => undefined,
   });
   const value = await encodeFramed(registry, 'Document', DEFAULT_TOPICS.documents, documentType, toAvroDocument(document));
   const outputs = await records.handle({ topic: DEFAULT_TOPICS.documents, partition: 0, offset: 0n, key: null, value, timestamp: 0 });

@@ -1,10 +1,7 @@
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import avro from 'avsc';
 import { annotatedDocumentType, entityRecordType, toAvroAnnotated } from '../src/domain/avro.js';
-import { HttpSchemaRegistry } from '../src/domain/schema-registry.js';
 import type { EntityRecord } from '../src/domain/types.js';
 import { projectPath, readJson } from '../src/project.js';
 
@@ -50,28 +47,4 @@ test('AnnotatedDocument resolves both ways with its entities', () => {
   const oldBytes = v1AnnotatedDocument.toBuffer({ ...annotated, entities: [oldRecord] });
   const newRead = annotatedDocumentType.fromBuffer(oldBytes, annotatedDocumentType.createResolver(v1AnnotatedDocument));
   assert.deepEqual(plain(newRead.entities), [{ ...oldRecord, ...unknownConcept }]);
-});
-
-test('the Schema Registry client registers the new version with the defaults that make it compatible', async () => {
-  const posted: { url: string; schema: avro.Schema }[] = [];
-  const server = createServer((request, response) => {
-    let body = '';
-    request.on('data', (chunk) => (body += chunk));
-    request.on('end', () => {
-      posted.push({ url: request.url!, schema: JSON.parse(JSON.parse(body).schema) });
-      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id: 42 }));
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  try {
-    const registry = new HttpSchemaRegistry(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
-    assert.equal(await registry.idFor('EntityRecord', 'bioner.entities.v1'), 42);
-    assert.equal(posted[0]!.url, '/subjects/bioner.entities.v1-value/versions');
-    const registered = avro.Type.forSchema(posted[0]!.schema);
-    // What the registry's BACKWARD check asks: can the new schema read data written with the old?
-    const read = registered.fromBuffer(v1EntityRecord.toBuffer(oldRecord), registered.createResolver(v1EntityRecord));
-    assert.deepEqual(plain(read), { ...oldRecord, ...unknownConcept });
-  } finally {
-    server.close();
-  }
 });

@@ -6,7 +6,7 @@ import { DEFAULT_POOL_OPTIONS } from '../inference/remote/endpoint-pool.js';
 import { DEFAULT_TOPICS } from '../kafka/topics.js';
 import { DEFAULT_LINK_THRESHOLD } from '../stages/concepts/concept-linker.js';
 import { BATCHING, inferenceWorkers, maxNewTokens } from './common-options.js';
-import { choice, fraction, integer, list, oneOf, parseCommandLine, text } from './options.js';
+import { choice, fraction, integer, list, oneOf, parseCommandLine, text, UsageError } from './options.js';
 import { onShutdown, untilShutdown } from './shutdown.js';
 
 const OPTIONS = {
@@ -30,7 +30,14 @@ const OPTIONS = {
   delivery: choice(['at-least-once', 'exactly-once'] as const, 'when an input offset is committed', 'at-least-once'),
   'instance-id': text('ID', 'names the transactional producer', hostname(), 'the host name'),
   'metrics-port': integer('/metrics, /healthz, /readyz; 0 picks a free port', 9464, { min: 0, max: 65_535 }),
-  'schema-registry-url': text('URL', 'Confluent Schema Registry; without it, fixed schema ids 1-3'),
+  'metrics-host': text('HOST', 'address of /metrics and the probes (a pod sets 0.0.0.0)', '127.0.0.1'),
+  'stall-timeout-ms': integer('a partition with uncommitted records and no commit for this long fails /readyz', 300_000),
+  'schema-registry-url': text('URL', 'Confluent Schema Registry, base path included (Apicurio: …/apis/ccompat/v7); ' +
+    'without it, fixed schema ids 1-3'),
+  'schema-registry-user': text('NAME', 'basic auth user of the schema registry'),
+  'schema-registry-password': text('SECRET', 'its password; set BIONER_SCHEMA_REGISTRY_PASSWORD from a Secret'),
+  'schema-registry-token': text('TOKEN', 'bearer token of the schema registry; set BIONER_SCHEMA_REGISTRY_TOKEN from a Secret'),
+  'schema-registry-timeout-ms': integer('bound on each schema registry request', 10_000),
   // A worker pod requests one core: one thread, unless the model runs elsewhere anyway.
   'inference-workers': inferenceWorkers(1),
   'max-new-tokens': maxNewTokens(),
@@ -81,7 +88,11 @@ export function workerConfig(argv: string[], env: NodeJS.ProcessEnv = process.en
     delivery: o.delivery,
     instanceId: o['instance-id'],
     metricsPort: o['metrics-port'],
-    ...(o['schema-registry-url'] ? { schemaRegistryUrl: o['schema-registry-url'] } : {}),
+    metricsHost: o['metrics-host'],
+    stallTimeoutMs: o['stall-timeout-ms'],
+    ...(o['schema-registry-url'] ? {
+      schemaRegistry: { url: o['schema-registry-url'], timeoutMs: o['schema-registry-timeout-ms'], ...registryAuthorization(o) },
+    } : {}),
     inferenceWorkers: o['inference-workers'],
     maxNewTokens: o['max-new-tokens'],
     inferenceTimeoutMs: o['inference-timeout-ms'],
@@ -92,6 +103,17 @@ export function workerConfig(argv: string[], env: NodeJS.ProcessEnv = process.en
     linkThreshold: o['link-threshold'],
     abbreviationGrounding: o['abbreviation-grounding'] === 'on',
   };
+}
+
+/** Basic auth from user and password, or a bearer token; not both. */
+function registryAuthorization(o: { 'schema-registry-user'?: string; 'schema-registry-password'?: string; 'schema-registry-token'?: string }) {
+  const user = o['schema-registry-user'];
+  const token = o['schema-registry-token'];
+  if (user !== undefined && token !== undefined) throw new UsageError('give --schema-registry-user or --schema-registry-token, not both');
+  if (user !== undefined) {
+    return { authorization: `Basic ${Buffer.from(`${user}:${o['schema-registry-password'] ?? ''}`).toString('base64')}` };
+  }
+  return token === undefined ? {} : { authorization: `Bearer ${token}` };
 }
 
 export async function runCommand(argv: string[]): Promise<void> {

@@ -7,7 +7,7 @@ import { onShutdown, untilShutdown } from './shutdown.js';
 
 const OPTIONS = {
   model: text('DIR', 'ONNX model directory; the full CLI fills in the shipped fine-tuned model', { required: true }),
-  host: text('HOST', 'address to listen on', '0.0.0.0'),
+  host: text('HOST', 'address to listen on (a pod sets 0.0.0.0)', '127.0.0.1'),
   port: integer('0 picks a free port', 8080, { min: 0, max: 65_535 }),
   ...ENGINE,
   'inference-workers': inferenceWorkers(),

@@ -1,12 +1,13 @@
 // Bounds the records consumed but not yet committed: at the bound a partition is paused (its
 // unresolved records are fetched again after the resume); once half the bound is free, every
-// paused partition resumes.
+// paused partition resumes. At shutdown `halt` pauses the whole topic for good.
 import type { Consumer } from 'kafkajs';
 import type { WorkerMetrics } from '../observability/metrics.js';
 
 export class Backpressure {
   private count = 0;
   private readonly paused = new Set<number>();
+  private halted = false;
 
   constructor(
     private readonly consumer: Consumer,
@@ -32,7 +33,13 @@ export class Backpressure {
   /** Records committed or given up: room for more. */
   release(count: number): void {
     this.set(this.count - count);
-    if (this.paused.size > 0 && this.count <= this.maxInFlight / 2) this.resumeAll();
+    if (!this.halted && this.paused.size > 0 && this.count <= this.maxInFlight / 2) this.resumeAll();
+  }
+
+  /** Stops fetching every partition of the topic, without leaving the group: commits still work. */
+  halt(): void {
+    this.halted = true;
+    this.consumer.pause([{ topic: this.topic }]);
   }
 
   private pause(partition: number): void {

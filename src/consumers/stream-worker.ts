@@ -41,7 +41,11 @@ export interface WorkerConfig {
   /** Names this instance's transactional producer (exactly-once). */
   instanceId: string;
   metricsPort: number;
-  schemaRegistryUrl?: string;
+  /** Where /metrics and the probes listen: 127.0.0.1 unless a pod's kubelet must reach them. */
+  metricsHost: string;
+  schemaRegistry?: { url: string; authorization?: string; timeoutMs: number };
+  /** A partition with uncommitted records and no commit for this long fails readiness. */
+  stallTimeoutMs: number;
   inferenceWorkers: number;
   maxNewTokens: number;
   /** Bound on each request to an inference server (`remote:`, `openai:`). */
@@ -75,9 +79,9 @@ export class StreamWorker {
   static async start(config: WorkerConfig, onFatal: (error: unknown) => void): Promise<StreamWorker> {
     const metrics = new WorkerMetrics();
     let worker: StreamWorker | undefined;
-    const server = await startProbeServer(config.metricsPort, metrics.registry, {
+    const server = await startProbeServer(config.metricsPort, config.metricsHost, metrics.registry, {
       healthy: () => !worker?.failed,
-      ready: () => !!worker && !worker.stopping && worker.documents.joined,
+      ready: () => !!worker && !worker.stopping && worker.documents.joined && !worker.documents.stalled,
     });
 
     const entityTypes = EntityTypes.load();
@@ -129,11 +133,12 @@ export class StreamWorker {
 
     const records = new RecordAnnotator({
       annotator, entityTypes, topics: config.topics, metrics,
-      registry: config.schemaRegistryUrl ? new HttpSchemaRegistry(config.schemaRegistryUrl) : new FixedSchemaRegistry(),
+      registry: config.schemaRegistry ? new HttpSchemaRegistry(config.schemaRegistry.url, config.schemaRegistry) : new FixedSchemaRegistry(),
       maxDocumentChars: config.maxDocumentChars,
       attempts: 3,
       retryBackoffMs: 500,
       stopping: () => !!worker?.stopping,
+      log: (message) => log(message),
     });
     const fail = (error: unknown) => {
       if (worker) worker.failed = true;
@@ -143,6 +148,7 @@ export class StreamWorker {
       topic: config.topics.documents,
       maxInFlight: config.maxInFlightDocuments,
       flushIntervalMs: 20,
+      stallTimeoutMs: config.stallTimeoutMs,
     }, metrics, (message) => log(message), fail);
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       log('consumer crashed', { error: payload.error.message, restart: payload.restart });

@@ -18,6 +18,10 @@ export class WorkerMetrics {
   readonly invalidAnswers = this.counter('bioner_invalid_answers_total', 'Answers that were not a well-formed list.');
   readonly inferenceUnavailable = this.counter('bioner_inference_unavailable_total',
     'Inference attempts that found no server available; the document waited and was retried.');
+  readonly registryUnavailable = this.counter('bioner_schema_registry_unavailable_total',
+    'Schema registry requests that failed or timed out; the record waited and was retried.');
+  readonly handlerFaults = this.counter('bioner_handler_faults_total',
+    'Records whose handling failed unexpectedly (a fault of the worker); each was retried.');
   /** The backend keeps the totals; the inference counters read them at scrape time (see `watchInference`). */
   private readInference: () => InferenceStats | undefined = () => undefined;
   readonly batchSize = new Histogram({
@@ -41,6 +45,16 @@ export class WorkerMetrics {
   });
   readonly documentsInFlight = this.gauge('bioner_inflight_documents', 'Documents consumed but not yet committed.');
   readonly pausedPartitions = this.gauge('bioner_paused_partitions', 'Input partitions paused for backpressure.');
+  /** Read at scrape time from the consumer; see `watchPartitionStalls`. */
+  private readPartitionStalls = () => new Map<number, number>();
+  readonly partitionStallSeconds: Gauge<'partition'> = new Gauge({
+    name: 'bioner_partition_stall_seconds', labelNames: ['partition'], registers: [this.registry],
+    help: 'Seconds since the partition last committed, while it has uncommitted records.',
+    collect: (): void => {
+      this.partitionStallSeconds.reset();
+      for (const [partition, ms] of this.readPartitionStalls()) this.partitionStallSeconds.set({ partition: String(partition) }, ms / 1000);
+    },
+  });
   readonly consumerLag = this.gauge('bioner_consumer_lag', 'Messages behind the high watermark, by partition.', ['topic', 'partition']);
 
   constructor() {
@@ -50,6 +64,10 @@ export class WorkerMetrics {
 
   watchBatchesInFlight(read: () => number): void {
     this.readBatchesInFlight = read;
+  }
+
+  watchPartitionStalls(read: () => Map<number, number>): void {
+    this.readPartitionStalls = read;
   }
 
   watchInference(read: () => InferenceStats | undefined): void {

@@ -25,14 +25,14 @@ export async function answerProbe(path: string, response: ServerResponse, regist
 }
 
 /** A server for the probes alone. */
-export async function startProbeServer(port: number, registry: Registry, health: HealthSource): Promise<Server> {
+export async function startProbeServer(port: number, host: string, registry: Registry, health: HealthSource): Promise<Server> {
   const server = createServer(async (request, response) => {
     const path = (request.url ?? '/').split('?')[0]!;
     if (!(await answerProbe(path, response, registry, health))) response.writeHead(404).end();
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, resolve);
+    server.listen(port, host, resolve);
   });
   return server;
 }

@@ -1,10 +1,12 @@
 // One input record to its output records: decode and check the Document, annotate it (with
-// retries), encode the entities and the AnnotatedDocument. Bad input becomes a dead letter.
-import { backOff, type Backoff } from '../backoff.js';
+// retries), encode the entities and the AnnotatedDocument. Bad input becomes a dead letter; an
+// unavailable inference server or schema registry makes the record wait, never a dead letter.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { backOff, backoffMs, type Backoff } from '../backoff.js';
 import { annotatedDocumentType, entityRecordType, toAvroAnnotated } from '../domain/avro.js';
 import { deadLetter, type DeadLetterReason } from '../domain/dead-letter.js';
 import type { OutputMessage, SourceRecord, Topics } from '../domain/records.js';
-import { UnknownSchemaError, type SchemaRegistry } from '../domain/schema-registry.js';
+import { RegistryUnavailableError, UnknownSchemaError, type SchemaRegistry } from '../domain/schema-registry.js';
 import type { AnnotatedDocument, Document } from '../domain/types.js';
 import { decodeDocumentBytes, encodeFramed } from '../domain/wire-format.js';
 import { InferenceUnavailableError } from '../inference/model-backend.js';
@@ -12,7 +14,7 @@ import type { WorkerMetrics } from '../observability/metrics.js';
 import type { EntityTypes } from '../stages/entity-types.js';
 import type { Annotator } from './annotator.js';
 
-/** While no inference server answers, a document waits 1 s, doubling up to 30 s: gentle on servers that restart. */
+/** While no inference server or registry answers, a document waits 1 s, doubling up to 30 s: gentle on servers that restart. */
 const UNAVAILABLE_BACKOFF: Backoff = { baseMs: 1000, capMs: 30_000 };
 
 export interface RecordAnnotatorOptions {
@@ -25,6 +27,7 @@ export interface RecordAnnotatorOptions {
   attempts: number;
   retryBackoffMs: number;
   metrics: WorkerMetrics;
+  log: (message: string) => void;
   /** True once the worker shuts down: retries stop and the record is abandoned, not committed. */
   stopping: () => boolean;
 }
@@ -35,55 +38,66 @@ class Rejected extends Error {
   }
 }
 
-class AbandonedError extends Error {}
+/** Thrown when shutdown ends a wait: the record stays uncommitted and is consumed again. */
+export class AbandonedError extends Error {}
 
 export class RecordAnnotator {
   constructor(private readonly options: RecordAnnotatorOptions) {}
 
+  /** Rejects only when abandoned at shutdown; every other failure is a dead letter or a wait. */
   readonly handle = async (record: SourceRecord): Promise<OutputMessage[]> => {
     const { metrics, topics } = this.options;
-    let document: Document;
-    try {
-      document = await this.decode(record);
-    } catch (error) {
-      if (!(error instanceof Rejected)) throw error;
-      metrics.deadLetters.inc({ reason: error.reason });
+    const decoded = await this.decode(record);
+    const outcome = decoded instanceof Rejected ? decoded : await this.annotateWithRetries(decoded);
+    if (outcome instanceof Rejected) {
+      metrics.deadLetters.inc({ reason: outcome.reason });
       metrics.documents.inc({ outcome: 'dead_lettered' });
-      return [deadLetter(topics.deadLetters, record, error.reason, error.message)];
+      return [deadLetter(topics.deadLetters, record, outcome.reason, outcome.message)];
     }
-    const annotated = await this.annotateWithRetries(document);
-    if (annotated instanceof Rejected) {
-      metrics.deadLetters.inc({ reason: annotated.reason });
-      metrics.documents.inc({ outcome: 'dead_lettered' });
-      return [deadLetter(topics.deadLetters, record, annotated.reason, annotated.message)];
-    }
-    this.count(annotated);
-    return this.encode(annotated);
+    this.count(outcome);
+    return this.whileRegistryDown(record, () => this.encode(outcome));
   };
 
-  private async decode(record: SourceRecord): Promise<Document> {
-    if (!record.value || record.value.length === 0) throw new Rejected('undecodable', 'empty message');
+  private async decode(record: SourceRecord): Promise<Document | Rejected> {
+    if (!record.value || record.value.length === 0) return new Rejected('undecodable', 'empty message');
     let document: Document;
     try {
-      document = await decodeDocumentBytes(this.options.registry, record.value);
+      document = await this.whileRegistryDown(record, () => decodeDocumentBytes(this.options.registry, record.value!));
     } catch (error) {
+      if (error instanceof AbandonedError) throw error;
       const reason = error instanceof UnknownSchemaError ? 'unknown_schema' : 'undecodable';
-      throw new Rejected(reason, `not an Avro Document: ${(error as Error).message}`);
+      return new Rejected(reason, `not an Avro Document: ${(error as Error).message}`);
     }
-    if (document.id.trim() === '') throw new Rejected('invalid_document', 'document id is empty');
-    if (document.text.trim() === '') throw new Rejected('empty_text', `document ${document.id} has no text`);
+    if (document.id.trim() === '') return new Rejected('invalid_document', 'document id is empty');
+    if (document.text.trim() === '') return new Rejected('empty_text', `document ${document.id} has no text`);
     if (document.text.length > this.options.maxDocumentChars) {
-      throw new Rejected('oversized_text',
+      return new Rejected('oversized_text',
         `document ${document.id} has ${document.text.length} characters; the limit is ${this.options.maxDocumentChars}`);
     }
     for (const type of document.types ?? []) {
       try {
         this.options.entityTypes.canonical(type);
       } catch (error) {
-        throw new Rejected('invalid_document', (error as Error).message);
+        return new Rejected('invalid_document', (error as Error).message);
       }
     }
     return document;
+  }
+
+  /** An unavailable registry is not the record's fault: it waits for the registry while the worker runs. */
+  private async whileRegistryDown<T>(record: SourceRecord, work: () => Promise<T>): Promise<T> {
+    for (let waits = 0; ; waits++) {
+      try {
+        return await work();
+      } catch (error) {
+        if (!(error instanceof RegistryUnavailableError)) throw error;
+        if (this.options.stopping()) throw new AbandonedError(`shutting down: offset ${record.offset} not finished`);
+        this.options.metrics.registryUnavailable.inc();
+        const wait = backoffMs(waits, UNAVAILABLE_BACKOFF);
+        this.options.log(`partition ${record.partition} offset ${record.offset} waits ${wait} ms for the schema registry: ${error.message}`);
+        await sleep(wait);
+      }
+    }
   }
 
   /**

@@ -15,6 +15,12 @@ export interface PublisherOptions {
   transactionTimeoutMs: number;
 }
 
+/** One step of a delivery, retried on its own. */
+export interface DeliveryStep {
+  name: 'send' | 'commit' | 'transaction';
+  run(): Promise<void>;
+}
+
 export class OutputPublisher {
   private constructor(
     private readonly producer: Producer,
@@ -35,13 +41,28 @@ export class OutputPublisher {
     return new OutputPublisher(producer, consumer, options);
   }
 
-  async publish(outputs: OutputMessage[], offsets: TopicPartitionOffsetAndMetadata[]): Promise<void> {
+  /**
+   * The steps that deliver outputs with their input offsets. The caller retries each step alone,
+   * so a retry never repeats a step that succeeded: at-least-once sends (awaiting the acks),
+   * then commits; exactly-once is one transaction, which a failure aborts whole.
+   */
+  deliverySteps(outputs: OutputMessage[], offsets: TopicPartitionOffsetAndMetadata[]): DeliveryStep[] {
     const topicMessages = groupByTopic(outputs);
     if (this.options.mode === 'at-least-once') {
-      if (topicMessages.length > 0) await this.producer.sendBatch({ topicMessages, acks: -1 });
-      await this.consumer.commitOffsets(offsets);
-      return;
+      return [
+        {
+          name: 'send',
+          run: async () => {
+            if (topicMessages.length > 0) await this.producer.sendBatch({ topicMessages, acks: -1 });
+          },
+        },
+        { name: 'commit', run: () => this.consumer.commitOffsets(offsets) },
+      ];
     }
+    return [{ name: 'transaction', run: () => this.transact(topicMessages, offsets) }];
+  }
+
+  private async transact(topicMessages: ReturnType<typeof groupByTopic>, offsets: TopicPartitionOffsetAndMetadata[]): Promise<void> {
     const transaction = await this.producer.transaction();
     try {
       if (topicMessages.length > 0) await transaction.sendBatch({ topicMessages, acks: -1 });

@@ -2,6 +2,7 @@
 // once (probes must answer while the model loads), turns ready after a warm-up batch, refuses
 // work it cannot queue with 429/503 and Retry-After instead of falling over, and drains on
 // SIGTERM: not ready, no new work, queued work finished, then exit.
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Answer } from '../domain/types.js';
@@ -172,7 +173,7 @@ export class InferenceServer {
   }
 
   private authorise(request: IncomingMessage): void {
-    if (this.config.token === undefined || request.headers.authorization === `Bearer ${this.config.token}`) return;
+    if (this.config.token === undefined || sameSecret(request.headers.authorization ?? '', `Bearer ${this.config.token}`)) return;
     throw new HttpError(401, 'authentication_error', 'missing or wrong bearer token', { 'www-authenticate': 'Bearer' });
   }
 
@@ -253,4 +254,10 @@ function requireMethod(request: IncomingMessage, method: string): void {
   if (request.method !== method) {
     throw new HttpError(405, 'invalid_request_error', `use ${method} here`, { allow: method });
   }
+}
+
+/** Compares in time that does not depend on where the strings differ (no timing oracle for the token). */
+function sameSecret(given: string, expected: string): boolean {
+  const digest = (value: string) => createHash('sha256').update(value).digest();
+  return timingSafeEqual(digest(given), digest(expected));
 }

@@ -72,6 +72,7 @@ export interface Received {
   value: Buffer;
   headers: IHeaders;
   partition: number;
+  offset: bigint;
 }
 
 /** Reads a topic from the beginning until `done` holds or the timeout passes. */
@@ -92,7 +93,10 @@ export async function readUntil(
   const finished = new Promise<void>((resolve) => (resolveDone = resolve));
   await consumer.run({
     eachMessage: async ({ message, partition }: { message: KafkaMessage; partition: number }) => {
-      received.push({ key: message.key?.toString() ?? '', value: message.value ?? Buffer.alloc(0), headers: message.headers ?? {}, partition });
+      received.push({
+        key: message.key?.toString() ?? '', value: message.value ?? Buffer.alloc(0), headers: message.headers ?? {},
+        partition, offset: BigInt(message.offset),
+      });
       if (done(received)) resolveDone();
     },
   });
@@ -101,6 +105,18 @@ export async function readUntil(
   clearTimeout(timeout);
   await consumer.disconnect();
   return received;
+}
+
+/** The group's committed offset (the next record to consume) by partition; -1 where none. */
+export async function committedOffsets(brokers: string, groupId: string, topic: string): Promise<Map<number, bigint>> {
+  const admin = kafkaClient(brokers).admin();
+  await admin.connect();
+  try {
+    const [topicOffsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    return new Map(topicOffsets!.partitions.map((p) => [p.partition, BigInt(p.offset)]));
+  } finally {
+    await admin.disconnect();
+  }
 }
 
 export { freePort };
