@@ -3,14 +3,23 @@
 import { hostname } from 'node:os';
 import { StreamWorker, type WorkerConfig } from '../consumers/stream-worker.js';
 import { DEFAULT_POOL_OPTIONS } from '../inference/remote/endpoint-pool.js';
+import { SASL_MECHANISMS } from '../kafka/connection.js';
 import { DEFAULT_TOPICS } from '../kafka/topics.js';
 import { DEFAULT_LINK_THRESHOLD } from '../stages/concepts/concept-linker.js';
 import { BATCHING, inferenceWorkers, maxNewTokens } from './common-options.js';
-import { choice, fraction, integer, list, oneOf, parseCommandLine, text, UsageError } from './options.js';
+import { choice, fraction, integer, list, parseCommandLine, text, UsageError } from './options.js';
 import { onShutdown, untilShutdown } from './shutdown.js';
 
 const OPTIONS = {
   brokers: list('LIST', 'bootstrap brokers, comma-separated', ['localhost:9092']),
+  'kafka-ssl': choice(['true', 'false'] as const, 'TLS to the brokers', 'false'),
+  'kafka-ca-file': text('FILE', "PEM CA bundle the brokers' certificates are checked against (default: the system CAs)"),
+  'kafka-cert-file': text('FILE', 'PEM client certificate, for brokers that require mutual TLS'),
+  'kafka-key-file': text('FILE', 'PEM key of the client certificate'),
+  'kafka-ssl-verify': choice(['true', 'false'] as const, "check the brokers' certificates and host names", 'true'),
+  'kafka-sasl-mechanism': choice(['none', ...SASL_MECHANISMS] as const, 'SASL authentication', 'none'),
+  'kafka-sasl-username': text('NAME', 'SASL user'),
+  'kafka-sasl-password': text('SECRET', 'SASL password; set BIONER_KAFKA_SASL_PASSWORD from a Secret'),
   'client-id': text('ID', 'Kafka client id', 'bioner-stream'),
   'group-id': text('ID', 'consumer group', 'bioner-stream'),
   'input-topic': text('T', 'Avro Documents in', DEFAULT_TOPICS.documents),
@@ -27,6 +36,7 @@ const OPTIONS = {
   concurrency: integer('inference batches in flight', 2),
   'max-in-flight': integer('documents consumed but uncommitted before partitions pause', 64),
   'max-document-chars': integer('longer documents go to the dead-letter topic', 100_000),
+  'max-sentences': integer('documents that split into more sentences go to the dead-letter topic', 5_000),
   delivery: choice(['at-least-once', 'exactly-once'] as const, 'when an input offset is committed', 'at-least-once'),
   'instance-id': text('ID', 'names the transactional producer', hostname(), 'the host name'),
   'metrics-port': integer('/metrics, /healthz, /readyz; 0 picks a free port', 9464, { min: 0, max: 65_535 }),
@@ -54,24 +64,25 @@ const OPTIONS = {
 const COMMAND_LINE = {
   synopsis: 'usage: bioner-stream run [options]     (each option also reads BIONER_<OPTION>, e.g. BIONER_BROKERS)',
   options: OPTIONS,
-  notes: 'Secured clusters: BIONER_KAFKA_SSL=true, BIONER_KAFKA_SASL_MECHANISM=plain|scram-sha-256|scram-sha-512,\n' +
-    'BIONER_KAFKA_SASL_USERNAME, BIONER_KAFKA_SASL_PASSWORD.',
 };
 
 export function workerConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): WorkerConfig {
   const { values: o } = parseCommandLine(argv, { ...COMMAND_LINE, env });
-  const mechanism = env.BIONER_KAFKA_SASL_MECHANISM;
+  const mechanism = o['kafka-sasl-mechanism'];
   return {
     kafka: {
       brokers: o.brokers,
       clientId: o['client-id'],
-      ssl: env.BIONER_KAFKA_SSL === 'true',
-      ...(mechanism ? {
-        sasl: {
-          mechanism: oneOf(mechanism, ['plain', 'scram-sha-256', 'scram-sha-512'] as const, 'BIONER_KAFKA_SASL_MECHANISM'),
-          username: env.BIONER_KAFKA_SASL_USERNAME ?? '',
-          password: env.BIONER_KAFKA_SASL_PASSWORD ?? '',
+      ...(o['kafka-ssl'] === 'true' ? {
+        tls: {
+          verify: o['kafka-ssl-verify'] === 'true',
+          ...(o['kafka-ca-file'] ? { caFile: o['kafka-ca-file'] } : {}),
+          ...(o['kafka-cert-file'] ? { certFile: o['kafka-cert-file'] } : {}),
+          ...(o['kafka-key-file'] ? { keyFile: o['kafka-key-file'] } : {}),
         },
+      } : {}),
+      ...(mechanism !== 'none' ? {
+        sasl: { mechanism, username: o['kafka-sasl-username'] ?? '', password: o['kafka-sasl-password'] ?? '' },
       } : {}),
     },
     groupId: o['group-id'],
@@ -85,6 +96,7 @@ export function workerConfig(argv: string[], env: NodeJS.ProcessEnv = process.en
     concurrency: o.concurrency,
     maxInFlightDocuments: o['max-in-flight'],
     maxDocumentChars: o['max-document-chars'],
+    maxSentences: o['max-sentences'],
     delivery: o.delivery,
     instanceId: o['instance-id'],
     metricsPort: o['metrics-port'],

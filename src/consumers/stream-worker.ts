@@ -37,6 +37,8 @@ export interface WorkerConfig {
   /** Documents consumed but not committed; partitions pause at this bound. */
   maxInFlightDocuments: number;
   maxDocumentChars: number;
+  /** Documents that split into more sentences are dead letters, refused before inference. */
+  maxSentences: number;
   delivery: DeliveryMode;
   /** Names this instance's transactional producer (exactly-once). */
   instanceId: string;
@@ -76,13 +78,25 @@ export class StreamWorker {
     private readonly documents: DocumentConsumer,
   ) {}
 
+  /** A worker in its group; a failed start (e.g. refused credentials) closes what it opened and throws. */
   static async start(config: WorkerConfig, onFatal: (error: unknown) => void): Promise<StreamWorker> {
+    const opened: Array<() => Promise<unknown>> = [];
+    try {
+      return await StreamWorker.open(config, onFatal, opened);
+    } catch (error) {
+      await Promise.allSettled(opened.reverse().map((close) => close()));
+      throw error;
+    }
+  }
+
+  private static async open(config: WorkerConfig, onFatal: (error: unknown) => void, opened: Array<() => Promise<unknown>>): Promise<StreamWorker> {
     const metrics = new WorkerMetrics();
     let worker: StreamWorker | undefined;
     const server = await startProbeServer(config.metricsPort, config.metricsHost, metrics.registry, {
       healthy: () => !worker?.failed,
       ready: () => !!worker && !worker.stopping && worker.documents.joined && !worker.documents.stalled,
     });
+    opened.push(() => new Promise((resolve) => server.close(resolve)));
 
     const entityTypes = EntityTypes.load();
     const defaultTypes = config.defaultTypes.map((t) => entityTypes.canonical(t));
@@ -91,6 +105,7 @@ export class StreamWorker {
       template, entityTypes, engine: { workers: config.inferenceWorkers, maxNewTokens: config.maxNewTokens },
       remote: { timeoutMs: config.inferenceTimeoutMs, token: config.inferenceToken },
     });
+    opened.push(() => backend.close());
     const batcher = queryBatcher(backend, {
       batchSize: config.batchSize,
       batchWaitMs: config.batchWaitMs,
@@ -110,6 +125,7 @@ export class StreamWorker {
       batcher, entityTypes, defaultTypes, guidelines: GuidelinePlan.forModel(config.model, config.guidelines),
       provenance: { model_id: backend.modelId, prompt_format: template.name, pipeline_version: PIPELINE_VERSION },
       abbreviations: { groundShortForms: config.abbreviationGrounding ?? true },
+      maxSentences: config.maxSentences,
       ...(concepts ? { concepts } : {}),
     });
 
@@ -123,6 +139,7 @@ export class StreamWorker {
       // kafkajs sleeps this long when every partition is paused: it bounds the resume latency.
       maxWaitTimeInMs: 250,
     });
+    opened.push(() => consumer.disconnect());
     await consumer.connect();
     const publisher = await OutputPublisher.connect(kafka, consumer, {
       mode: config.delivery,
@@ -130,6 +147,7 @@ export class StreamWorker {
       transactionalId: `bioner-stream.${config.groupId}.${config.instanceId}`,
       transactionTimeoutMs: 15_000,
     });
+    opened.push(() => publisher.disconnect());
 
     const records = new RecordAnnotator({
       annotator, entityTypes, topics: config.topics, metrics,

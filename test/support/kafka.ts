@@ -14,12 +14,14 @@ export interface Broker {
   bootstrap: string;
   port: number;
   dataDir: string;
+  /** Set when started with `secure: true`: the SASL_SSL (SCRAM-SHA-512) listener and its throwaway CA. */
+  secure?: { bootstrap: string; caFile: string; clientCertFile: string; clientKeyFile: string; username: string; password: string };
   stop(options?: { keepData?: boolean }): Promise<void>;
 }
 
 const brokerScript: string = projectPath('scripts', 'kafka-broker.mjs');
 
-export async function startBroker(options: { port?: number; dataDir?: string } = {}): Promise<Broker> {
+export async function startBroker(options: { port?: number; dataDir?: string; secure?: boolean } = {}): Promise<Broker> {
   const { startBroker: start } = await import(brokerScript);
   return start(options);
 }
@@ -57,7 +59,7 @@ export function framedDocument(document: Document): Buffer {
   return Buffer.concat([header, documentType.toBuffer(toAvroDocument(document))]);
 }
 
-export async function produce(brokers: string, topic: string, messages: { key: string; value: Buffer }[]): Promise<void> {
+export async function produce(brokers: string, topic: string, messages: { key: string; value: Buffer | null }[]): Promise<void> {
   const producer = kafkaClient(brokers).producer();
   await producer.connect();
   try {
@@ -87,12 +89,17 @@ export async function readUntil(
     readUncommitted: !options.readCommitted,
   });
   const received: Received[] = [];
+  // A rebalance of the reader's own group re-delivers what it read since its last commit: keep
+  // each (partition, offset) once, so counts are the topic's and not the reader's.
+  const seen = new Set<string>();
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   let resolveDone!: () => void;
   const finished = new Promise<void>((resolve) => (resolveDone = resolve));
   await consumer.run({
     eachMessage: async ({ message, partition }: { message: KafkaMessage; partition: number }) => {
+      if (seen.has(`${partition}:${message.offset}`)) return;
+      seen.add(`${partition}:${message.offset}`);
       received.push({
         key: message.key?.toString() ?? '', value: message.value ?? Buffer.alloc(0), headers: message.headers ?? {},
         partition, offset: BigInt(message.offset),
