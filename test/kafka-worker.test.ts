@@ -36,6 +36,13 @@ async function annotateWithCli(): Promise<EntityRecord[]> {
   return (await readFile(out, 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l));
 }
 
+/** A framed message whose "é" bytes are replaced by bytes that are not UTF-8. */
+function withInvalidUtf8(bytes: Buffer): Buffer {
+  const copy = Buffer.from(bytes);
+  copy.set([0xff, 0xfe], copy.indexOf(Buffer.from('\u00e9')));
+  return copy;
+}
+
 const recordKey = (r: EntityRecord) => JSON.stringify([r.entity_id, r.doc_id, r.start, r.end, r.text, r.type, r.category]);
 
 describe('streaming worker on a real broker', () => {
@@ -82,21 +89,32 @@ describe('streaming worker on a real broker', () => {
     const bad: Array<[string, Buffer, string]> = [
       ['garbage', Buffer.from('this is not avro at all \u0001\u0002'), 'undecodable'],
       ['truncated', framedDocument(valid[0]!).subarray(0, 40), 'undecodable'],
+      ['invalid-utf8', withInvalidUtf8(framedDocument({ id: 'utf8', source: 'pubmed', text: 'Fever \u00e9 and cough.' })), 'undecodable'],
       ['wrong-schema-id', Buffer.concat([Buffer.from([0, 0, 0, 0, 99]), plainAvro]), 'unknown_schema'],
       ['empty', framedDocument({ id: 'empty', source: 'pubmed', text: '   ' }), 'empty_text'],
-      ['oversized', framedDocument({ id: 'big', source: 'pubmed', text: 'Cancer. '.repeat(2000) }), 'oversized_text'],
+      ['oversized', framedDocument({ id: 'big', source: 'pubmed', text: 'Cancer. '.repeat(5000) }), 'oversized_text'],
+      ['nul', framedDocument({ id: 'nul', source: 'pubmed', text: 'Fever\u0000 and cough.' }), 'invalid_document'],
+      ['empty-id', framedDocument({ id: ' ', source: 'pubmed', text: 'Fever.' }), 'invalid_document'],
+      ['unknown-type', framedDocument({ id: 'planet', source: 'pubmed', text: 'Fever.', types: ['planet'] }), 'invalid_document'],
+      ['many-sentences', framedDocument({ id: 'many', source: 'pubmed', text: 'Fever. '.repeat(40) }), 'too_many_sentences'],
     ];
-    // Valid documents around each bad one, the last in plain Avro (no wire-format header).
+    // Handled by design, not dead letters: a tombstone has no document; a repeated id is
+    // annotated again with the same entity ids; a 20,000-character word is cut into bounded sentences.
+    const longWord: Document = { id: 'long-word', source: 'pubmed', text: `Patients with ${'ACGT'.repeat(5000)} had fever.` };
     const messages = [
       { key: valid[0]!.id, value: framedDocument(valid[0]!) },
-      ...bad.slice(0, 3).map(([key, value]) => ({ key, value })),
+      ...bad.slice(0, 5).map(([key, value]) => ({ key, value })),
+      { key: 'tombstone', value: null },
       { key: valid[1]!.id, value: framedDocument(valid[1]!) },
-      ...bad.slice(3).map(([key, value]) => ({ key, value })),
+      ...bad.slice(5).map(([key, value]) => ({ key, value })),
       { key: valid[2]!.id, value: framedDocument(valid[2]!) },
+      { key: valid[0]!.id, value: framedDocument(valid[0]!) },
+      { key: longWord.id, value: framedDocument(longWord) },
       { key: valid[3]!.id, value: plainAvro },
     ];
     await produce(brokers, topics.documents, messages);
-    const worker = await startWorker(brokers, topics, ['--model', ORACLE, '--max-document-chars', '10000', '--group-id', `dlq-${topics.documents}`]);
+    const worker = await startWorker(brokers, topics, ['--model', ORACLE, '--max-document-chars', '30000', '--max-sentences', '30',
+      '--group-id', `dlq-${topics.documents}`]);
     try {
       const dead = await readUntil(brokers, topics.deadLetters, (r) => r.length >= bad.length);
       const byKey = new Map(dead.map((d) => [d.key, d]));
@@ -111,15 +129,25 @@ describe('streaming worker on a real broker', () => {
         assert.ok(!Number.isNaN(Date.parse(letter.headers[DEAD_LETTER_HEADERS.timestamp]?.toString() ?? '')));
         assert.ok((letter.headers[DEAD_LETTER_HEADERS.detail]?.toString() ?? '').length > 0);
       }
-      const annotated = await readUntil(brokers, topics.annotated, (r) => r.length >= valid.length);
-      assert.deepEqual(new Set(annotatedIds(annotated)), new Set(valid.map((d) => d.id)));
+      const expectedIds = [...valid.map((d) => d.id), valid[0]!.id, longWord.id];
+      const annotated = await readUntil(brokers, topics.annotated, (r) => r.length >= expectedIds.length);
+      assert.deepEqual(annotatedIds(annotated).sort(), expectedIds.sort());
+      const twice = annotated.map((r) => decodeAnnotatedDocument(avroBody(r.value))).filter((a) => a.document.id === valid[0]!.id);
+      assert.deepEqual(twice[0]!.entities.map((e) => e.entity_id), twice[1]!.entities.map((e) => e.entity_id), 'a repeated id keeps its entity ids');
+      const long = annotated.map((r) => decodeAnnotatedDocument(avroBody(r.value))).find((a) => a.document.id === longWord.id)!;
+      assert.ok(long.sentence_count > 1, `the long word was cut: ${long.sentence_count} sentences`);
 
       const metrics = await worker.metrics();
-      assert.equal(metricValue(metrics, 'bioner_dead_letters_total', { reason: 'undecodable' }), 2);
+      assert.equal(metricValue(metrics, 'bioner_dead_letters_total', { reason: 'undecodable' }), 3);
       assert.equal(metricValue(metrics, 'bioner_dead_letters_total', { reason: 'unknown_schema' }), 1);
       assert.equal(metricValue(metrics, 'bioner_dead_letters_total', { reason: 'empty_text' }), 1);
       assert.equal(metricValue(metrics, 'bioner_dead_letters_total', { reason: 'oversized_text' }), 1);
-      assert.equal(metricValue(metrics, 'bioner_documents_total', { outcome: 'annotated' }), valid.length);
+      assert.equal(metricValue(metrics, 'bioner_dead_letters_total', { reason: 'invalid_document' }), 3);
+      assert.equal(metricValue(metrics, 'bioner_dead_letters_total', { reason: 'too_many_sentences' }), 1);
+      assert.equal(metricValue(metrics, 'bioner_documents_total', { outcome: 'tombstone' }), 1);
+      assert.equal(metricValue(metrics, 'bioner_documents_total', { outcome: 'annotated' }), expectedIds.length);
+      const committed = await committedOffsets(brokers, `dlq-${topics.documents}`, topics.documents);
+      assert.equal(committed.get(0), BigInt(messages.length), 'every record committed: nothing blocks the partition');
     } finally {
       await stopWorker(worker);
     }

@@ -182,9 +182,18 @@ describe('length bound', () => {
     assert.deepEqual(split('aa; bb cc dd ee ff gg', { maxTokens: 5, countTokens: words }), ['aa; bb cc dd ee', 'ff gg']);
   });
 
-  test('never cuts inside a word; a word over the bound stays whole', () => {
-    assert.deepEqual(split('supercalifragilistic', { maxTokens: 1 }), ['supercalifragilistic']);
-    assert.deepEqual(split('a verylongwordindeed b', { maxTokens: 2 }), ['a', 'verylongwordindeed', 'b']);
+  test('cuts inside a word only when the word alone is over the bound', () => {
+    assert.deepEqual(split('supercalifragilistic', { maxTokens: 2 }), ['supercal', 'ifragili', 'stic']);
+    assert.deepEqual(split('a verylongwordindeed b', { maxTokens: 2 }), ['a', 'verylong', 'wordinde', 'ed b']);
+    assert.deepEqual(split('aa bb cc', { maxTokens: 1 }), ['aa', 'bb', 'cc'], 'words that fit stay whole');
+  });
+
+  test('a sentence longer than any model context (one 60,000-character word) ends up in bounded pieces', () => {
+    const sequence = 'ACGT'.repeat(15_000) + '\u{1F9EC}'.repeat(3);
+    const sentences = split(`Sequence: ${sequence} ends here.`);
+    assert.ok(sentences.every((s) => estimateTokens(s) <= 256), 'every piece within 256 estimated tokens');
+    assert.ok(sentences.join('').replace(/\s/g, '') === `Sequence:${sequence}ends here.`.replace(/\s/g, ''), 'nothing lost or repeated');
+    assert.ok(sentences.every((s) => !/[\uD800-\uDBFF]$/.test(s)), 'no surrogate pair cut in two');
   });
 
   test('default bound: 256 estimated tokens, pieces end at word ends', () => {

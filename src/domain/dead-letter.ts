@@ -8,6 +8,7 @@ export type DeadLetterReason =
   | 'invalid_document'
   | 'empty_text'
   | 'oversized_text'
+  | 'too_many_sentences'
   | 'processing_failed';
 
 export const DEAD_LETTER_HEADERS = {

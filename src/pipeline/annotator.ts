@@ -25,7 +25,12 @@ export interface AnnotatorOptions {
   abbreviations?: AbbreviationOptions;
   /** Links mentions to lexicon concepts; without it records carry no concept. */
   concepts?: ConceptLinker;
+  /** A document that splits into more sentences is refused before any inference. */
+  maxSentences?: number;
 }
+
+/** The document splits into more sentences than `maxSentences`: no attempt can succeed. */
+export class TooManySentencesError extends Error {}
 
 export class Annotator {
   constructor(private readonly options: AnnotatorOptions) {}
@@ -36,6 +41,10 @@ export class Annotator {
       entityTypes.canonical(t),
     );
     const sentences = splitSentences(document, this.options.split);
+    const { maxSentences } = this.options;
+    if (maxSentences !== undefined && sentences.length > maxSentences) {
+      throw new TooManySentencesError(`document ${document.id} splits into ${sentences.length} sentences; the limit is ${maxSentences}`);
+    }
     const groups = this.options.guidelines?.groups(types) ?? [{ types }];
     const replies = await batcher.submit(sentences.flatMap((sentence) => groups.map((group) => ({ sentence, ...group }))));
     const answers = sentences.map((_, s) => replies.slice(s * groups.length, (s + 1) * groups.length).flat());

@@ -12,7 +12,7 @@ import { decodeDocumentBytes, encodeFramed } from '../domain/wire-format.js';
 import { InferenceUnavailableError } from '../inference/model-backend.js';
 import type { WorkerMetrics } from '../observability/metrics.js';
 import type { EntityTypes } from '../stages/entity-types.js';
-import type { Annotator } from './annotator.js';
+import { TooManySentencesError, type Annotator } from './annotator.js';
 
 /** While no inference server or registry answers, a document waits 1 s, doubling up to 30 s: gentle on servers that restart. */
 const UNAVAILABLE_BACKOFF: Backoff = { baseMs: 1000, capMs: 30_000 };
@@ -47,6 +47,11 @@ export class RecordAnnotator {
   /** Rejects only when abandoned at shutdown; every other failure is a dead letter or a wait. */
   readonly handle = async (record: SourceRecord): Promise<OutputMessage[]> => {
     const { metrics, topics } = this.options;
+    // A tombstone (null value) deletes a key in a compacted topic: there is no document to annotate.
+    if (record.value === null) {
+      metrics.documents.inc({ outcome: 'tombstone' });
+      return [];
+    }
     const decoded = await this.decode(record);
     const outcome = decoded instanceof Rejected ? decoded : await this.annotateWithRetries(decoded);
     if (outcome instanceof Rejected) {
@@ -70,6 +75,7 @@ export class RecordAnnotator {
     }
     if (document.id.trim() === '') return new Rejected('invalid_document', 'document id is empty');
     if (document.text.trim() === '') return new Rejected('empty_text', `document ${document.id} has no text`);
+    if (document.text.includes('\0')) return new Rejected('invalid_document', `document ${document.id} has NUL characters in its text (binary data?)`);
     if (document.text.length > this.options.maxDocumentChars) {
       return new Rejected('oversized_text',
         `document ${document.id} has ${document.text.length} characters; the limit is ${this.options.maxDocumentChars}`);
@@ -114,6 +120,7 @@ export class RecordAnnotator {
       try {
         return await this.options.annotator.annotate(document);
       } catch (error) {
+        if (error instanceof TooManySentencesError) return new Rejected('too_many_sentences', error.message);
         if (error instanceof InferenceUnavailableError) {
           metrics.inferenceUnavailable.inc();
           await backOff(waits++, UNAVAILABLE_BACKOFF);
