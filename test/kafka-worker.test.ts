@@ -1,10 +1,12 @@
 // The streaming worker against a real Apache Kafka broker: no fakes anywhere.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { before, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { readCorpus } from '../src/corpora/index.js';
 import { decodeAnnotatedDocument, decodeEntityRecord, documentType, toAvroDocument } from '../src/domain/avro.js';
@@ -148,6 +150,33 @@ describe('streaming worker on a real broker', () => {
       assert.equal(metricValue(metrics, 'bioner_documents_total', { outcome: 'annotated' }), expectedIds.length);
       const committed = await committedOffsets(brokers, `dlq-${topics.documents}`, topics.documents);
       assert.equal(committed.get(0), BigInt(messages.length), 'every record committed: nothing blocks the partition');
+    } finally {
+      await stopWorker(worker);
+    }
+  });
+
+  test('a document that fails every attempt is a processing_failed dead letter, and the partition goes on', async () => {
+    // An inference server that refuses every request as malformed: no retry can get past it.
+    const refuser = createServer((request, response) => {
+      request.resume();
+      const [status, body] = request.method === 'GET'
+        ? [200, { object: 'list', data: [{ id: 'refuser', object: 'model' }] }]
+        : [400, { error: { message: 'refused for the test' } }];
+      response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    });
+    await new Promise<void>((resolve) => refuser.listen(0, '127.0.0.1', resolve));
+    after(() => refuser.close());
+    const topics = await freshTopics(brokers, 1);
+    const failing = documents.slice(0, 2);
+    await produce(brokers, topics.documents, asMessages(failing));
+    const groupId = `failing-${topics.documents}`;
+    const worker = await startWorker(brokers, topics, ['--model', `remote:http://127.0.0.1:${(refuser.address() as AddressInfo).port}`,
+      '--group-id', groupId]);
+    try {
+      const dead = await readUntil(brokers, topics.deadLetters, (r) => r.length >= failing.length);
+      assert.deepEqual(dead.map((d) => d.headers[DEAD_LETTER_HEADERS.reason]?.toString()), ['processing_failed', 'processing_failed']);
+      assert.match(dead[0]!.headers[DEAD_LETTER_HEADERS.detail]!.toString(), /failed after 3 attempts: .*HTTP 400/);
+      assert.equal((await committedOffsets(brokers, groupId, topics.documents)).get(0), BigInt(failing.length), worker.output());
     } finally {
       await stopWorker(worker);
     }

@@ -171,6 +171,12 @@ def history_of(adapter):
     return {key: saved[key] for key in ("tokens_total", "runs", "curve")}
 
 
+def same_run(checkpoint, history):
+    """Whether the checkpoint continues from the same weights: its run began where `history` ends."""
+    saved = json.loads((checkpoint / "progress.json").read_text())["history"]
+    return (saved["tokens_total"], len(saved["runs"])) == (history["tokens_total"], len(history["runs"]))
+
+
 def training_record(state, args):
     """training_state.json of the kept adapter: the tokens in its weights, every run so far and the whole curve."""
     history, kept = state["history"], state["kept"]
@@ -212,6 +218,10 @@ def main(argv):
     state = {"step": 0, "tokens": 0, "best_f1": -1.0, "kept": None, "curve": [], "losses": [], "segments": [],
              "history": history_of(args.init_adapter), "trainable": set(trainable)}
     resumed = latest_checkpoint(out)
+    if resumed and not same_run(resumed, state["history"]):
+        # A checkpoint of a run from other weights (an earlier run, since kept and shipped) is not this run's.
+        log(f"{resumed} belongs to a run from other weights: starting a new run")
+        resumed = None
     if resumed:
         saved = torch.load(resumed / "state.pt", weights_only=False)
         model.load_state_dict(saved["model"], strict=False)
