@@ -11,7 +11,7 @@ import type { Document } from '../src/domain/types.js';
 import { decodeDocumentBytes } from '../src/domain/wire-format.js';
 import { workerConfig } from '../src/cli/run-command.js';
 import { projectPath, readJson } from '../src/project.js';
-import { startRegistry, type Registry } from './support/schema-registry.js';
+import { framedWithId, registerSchema, startRegistry, type Registry } from './support/schema-registry.js';
 
 const JSON_TYPE = { 'content-type': 'application/vnd.schemaregistry.v1+json' };
 let registry: Registry;
@@ -51,11 +51,9 @@ describe('schema registry client on Apicurio Registry', () => {
     const evolved = JSON.parse(JSON.stringify(documentType.schema())) as { fields: unknown[] };
     evolved.fields.push({ name: 'journal', type: ['null', 'string'], default: null });
     const writer = avro.Type.forSchema(evolved as avro.Schema);
-    const { id } = await registryCall('/subjects/registry-test.documents-value/versions', 'POST', { schema: JSON.stringify(evolved) });
+    const id = await registerSchema(registry.url, 'registry-test.documents-value', evolved as avro.Schema);
     const document: Document = { id: 'PMID:1', source: 'pubmed', text: 'Aspirin and fever.' };
-    const header = Buffer.from([0, 0, 0, 0, 0]);
-    header.writeInt32BE(id as number, 1);
-    const bytes = Buffer.concat([header, writer.toBuffer({ ...toAvroDocument(document), journal: 'Lancet' })]);
+    const bytes = framedWithId(id, writer, { ...toAvroDocument(document), journal: 'Lancet' });
     const decoded = await decodeDocumentBytes(client(), bytes);
     assert.equal(decoded.id, 'PMID:1');
     assert.equal(decoded.text, 'Aspirin and fever.');

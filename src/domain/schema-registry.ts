@@ -61,9 +61,11 @@ export class HttpSchemaRegistry implements SchemaRegistry {
 
   idFor(schema: WireSchema, topic: string): Promise<number> {
     const subject = `${topic}-value`;
-    // Defaults and docs must travel: the registry's compatibility check needs the defaults of added fields.
-    const body = JSON.stringify({ schema: JSON.stringify(LOCAL_TYPES[schema].schema({ exportAttrs: true })) });
-    return cached(this.ids, subject, () => this.request(`/subjects/${encodeURIComponent(subject)}/versions`, body).then((r) => r.id as number));
+    return cached(this.ids, subject, () => {
+      // Defaults and docs must travel: the registry's compatibility check needs the defaults of added fields.
+      const body = JSON.stringify({ schema: JSON.stringify(LOCAL_TYPES[schema].schema({ exportAttrs: true })) });
+      return this.request(`/subjects/${encodeURIComponent(subject)}/versions`, body).then((r) => r.id as number);
+    });
   }
 
   typeFor(id: number): Promise<avro.Type> {

@@ -26,23 +26,21 @@ export function avroBody(bytes: Buffer): Buffer {
  */
 export async function decodeDocumentBytes(registry: SchemaRegistry, bytes: Buffer): Promise<Document> {
   if (bytes.length === 0) throw new Error('empty message');
-  if (bytes[0] !== MAGIC) {
-    checkStrings(documentType, bytes);
-    return toDocument(documentType.fromBuffer(bytes));
-  }
+  if (bytes[0] !== MAGIC) return toDocument(decodeLossless(documentType, bytes));
   if (bytes.length < HEADER_BYTES) throw new Error('truncated wire-format header');
   const writer = await registry.typeFor(bytes.readInt32BE(1));
   const body = bytes.subarray(HEADER_BYTES);
-  checkStrings(writer, body);
+  const written = decodeLossless(writer, body);
   // A producer may write an older or newer Document schema: resolve it against ours.
-  const resolver = writer.equals(documentType) ? undefined : documentType.createResolver(writer);
-  return toDocument(documentType.fromBuffer(body, resolver));
+  return toDocument(writer.equals(documentType) ? written : documentType.fromBuffer(body, documentType.createResolver(writer)));
 }
 
 /**
- * avsc decodes invalid UTF-8 into U+FFFD without a word; a lossless decode re-encodes to the
- * same bytes, so a difference means some string was not UTF-8. Refused, never silently mended.
+ * The value as `writer` wrote it. avsc decodes invalid UTF-8 into U+FFFD without a word; only a
+ * lossless decode re-encodes to the same bytes, so a difference is refused, never silently mended.
  */
-function checkStrings(writer: avro.Type, body: Buffer): void {
-  if (!writer.toBuffer(writer.fromBuffer(body)).equals(body)) throw new Error('a string field is not valid UTF-8');
+function decodeLossless(writer: avro.Type, body: Buffer): unknown {
+  const value = writer.fromBuffer(body);
+  if (!writer.toBuffer(value).equals(body)) throw new Error('a string field is not valid UTF-8');
+  return value;
 }

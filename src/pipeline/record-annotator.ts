@@ -39,12 +39,12 @@ class Rejected extends Error {
 }
 
 /** Thrown when shutdown ends a wait: the record stays uncommitted and is consumed again. */
-export class AbandonedError extends Error {}
+class AbandonedError extends Error {}
 
 export class RecordAnnotator {
   constructor(private readonly options: RecordAnnotatorOptions) {}
 
-  /** Rejects only when abandoned at shutdown; every other failure is a dead letter or a wait. */
+  /** Bad input is a dead letter and an unavailable dependency a wait; it rejects when shutdown abandons the record, or on a fault of the worker itself. */
   readonly handle = async (record: SourceRecord): Promise<OutputMessage[]> => {
     const { metrics, topics } = this.options;
     // A tombstone (null value) deletes a key in a compacted topic: there is no document to annotate.

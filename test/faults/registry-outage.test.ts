@@ -11,23 +11,9 @@ import type { Document } from '../../src/domain/types.js';
 import { avroBody } from '../../src/domain/wire-format.js';
 import { freshTopics, metricValue, produce, readUntil, startWorker, stopWorker, suiteBrokers, type Received } from '../support/kafka.js';
 import { NCBI_SAMPLE_OR_TEST } from '../support/paths.js';
-import { startRegistry } from '../support/schema-registry.js';
+import { framedWithId, registerSchema, startRegistry } from '../support/schema-registry.js';
 
 const OUTAGE_MS = 8000;
-
-async function register(url: string, subject: string, schema: avro.Schema): Promise<number> {
-  const response = await fetch(`${url}/subjects/${subject}/versions`, {
-    method: 'POST', headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' }, body: JSON.stringify({ schema: JSON.stringify(schema) }),
-  });
-  assert.ok(response.ok, `register ${subject}: HTTP ${response.status}`);
-  return ((await response.json()) as { id: number }).id;
-}
-
-const framed = (id: number, type: avro.Type, value: unknown) => {
-  const header = Buffer.from([0, 0, 0, 0, 0]);
-  header.writeInt32BE(id, 1);
-  return Buffer.concat([header, type.toBuffer(value)]);
-};
 
 const ids = (received: Received[]) => new Set(received.map((r) => decodeAnnotatedDocument(avroBody(r.value)).document.id));
 
@@ -43,9 +29,9 @@ test('registry stopped mid-stream and started again: documents wait, none is dea
     evolvedSchema.fields.push({ name: 'journal', type: ['null', 'string'], default: null });
     const evolved = avro.Type.forSchema(evolvedSchema as avro.Schema);
     const subject = `${topics.documents}-value`;
-    const currentId = await register(registry.url, subject, documentType.schema() as avro.Schema);
-    const evolvedId = await register(registry.url, subject, evolvedSchema as avro.Schema);
-    await produce(brokers, topics.documents, before.map((d) => ({ key: d.id, value: framed(currentId, documentType, toAvroDocument(d)) })));
+    const currentId = await registerSchema(registry.url, subject, documentType.schema() as avro.Schema);
+    const evolvedId = await registerSchema(registry.url, subject, evolvedSchema as avro.Schema);
+    await produce(brokers, topics.documents, before.map((d) => ({ key: d.id, value: framedWithId(currentId, documentType, toAvroDocument(d)) })));
 
     const worker = await startWorker(brokers, topics, ['--model', `oracle:${NCBI_SAMPLE_OR_TEST}`, '--group-id', `outage-${topics.documents}`,
       '--schema-registry-url', registry.url, '--schema-registry-timeout-ms', '1000', '--stall-timeout-ms', '2000']);
@@ -53,7 +39,7 @@ test('registry stopped mid-stream and started again: documents wait, none is dea
       await readUntil(brokers, topics.annotated, (r) => ids(r).size >= before.length);
       await registry.stop({ keepData: true });
       const outageStarted = Date.now();
-      await produce(brokers, topics.documents, during.map((d) => ({ key: d.id, value: framed(evolvedId, evolved, { ...toAvroDocument(d), journal: null }) })));
+      await produce(brokers, topics.documents, during.map((d) => ({ key: d.id, value: framedWithId(evolvedId, evolved, { ...toAvroDocument(d), journal: null }) })));
 
       // Stalled, and saying so.
       let readyDuringOutage = true;

@@ -11,7 +11,8 @@ import { Kafka, logLevel } from 'kafkajs';
 import { readCorpus } from '../../src/corpora/index.js';
 import { decodeAnnotatedDocument, documentType, toAvroDocument } from '../../src/domain/avro.js';
 import type { Topics } from '../../src/domain/records.js';
-import { avroBody } from '../../src/domain/wire-format.js';
+import { FixedSchemaRegistry } from '../../src/domain/schema-registry.js';
+import { avroBody, encodeFramed } from '../../src/domain/wire-format.js';
 import { ensureTopics } from '../../src/kafka/topics.js';
 import { projectPath } from '../../src/project.js';
 import { freePort, startCliProcess, type CliProcess } from './cli-process.js';
@@ -35,14 +36,14 @@ await ensureTopics(kafka, TOPICS, 4);
 
 // Small documents: the titles of the sample abstracts, each under an id of its own.
 const titles = (await readCorpus(GOLD, 'pubtator')).documents.map((d) => d.title ?? d.text.slice(0, 120));
+const registry = new FixedSchemaRegistry();
 const producer = kafka.producer();
 await producer.connect();
 for (let start = 0; start < total; start += 5000) {
   const messages = [];
   for (let i = start; i < Math.min(total, start + 5000); i++) {
-    const header = Buffer.from([0, 0, 0, 0, 1]);
-    const text = titles[i % titles.length]!;
-    messages.push({ key: `soak-${i}`, value: Buffer.concat([header, documentType.toBuffer(toAvroDocument({ id: `soak-${i}`, source: 'pubmed', text }))]) });
+    const document = toAvroDocument({ id: `soak-${i}`, source: 'pubmed', text: titles[i % titles.length]! });
+    messages.push({ key: `soak-${i}`, value: await encodeFramed(registry, 'Document', TOPICS.documents, documentType, document) });
   }
   await producer.send({ topic: TOPICS.documents, messages, acks: -1 });
 }
