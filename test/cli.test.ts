@@ -63,7 +63,7 @@ test('annotate --save-answers, then --model replay: with another setting, scored
   const recorded = await cli('annotate', ...common, '--model', `oracle:${SAMPLE}`, '--save-answers', answers, '--output', on);
   assert.equal(recorded.code, 0, recorded.stderr);
   assert.match(recorded.stderr, /annotated 2 documents/);
-  const replayed = await cli('annotate', ...common, '--model', `replay:${answers}`, '--no-abbreviation-grounding', '--output', off);
+  const replayed = await cli('annotate', ...common, '--model', `replay:${answers}`, '--abbreviation-grounding', 'off', '--output', off);
   assert.equal(replayed.code, 0, replayed.stderr);
   assert.deepEqual(new Set((await readRecords(off)).map((r) => r.provenance.model_id)), new Set([`oracle:${SAMPLE}`]));
   const gold = firstDocuments(await readCorpus(SAMPLE, 'pubtator'), 2).mentions;
@@ -82,7 +82,7 @@ test('PubTator output on BC5CDR reads as the CDR evaluator reads its input: the 
   const out = join(await mkdtemp(join(tmpdir(), 'bioner-cli-')), 'out.pubtator');
   // Gold answers without grounding name exactly the gold spans: a scorer would count every one a TP.
   const result = await cli('annotate', '--input', gold, '--input-format', 'pubtator', '--documents', '20', '--model', `oracle:${gold}`,
-    '--types', 'chemical,disease', '--no-abbreviation-grounding', '--output-format', 'pubtator', '--output', out);
+    '--types', 'chemical,disease', '--abbreviation-grounding', 'off', '--output-format', 'pubtator', '--output', out);
   assert.equal(result.code, 0, result.stderr);
   const goldBlocks = (await readFile(gold, 'utf8')).split(/\n\n+/).slice(0, 20).map((b) => b.split('\n'));
   const blocks = (await readFile(out, 'utf8')).split('\n\n');

@@ -25,9 +25,10 @@ let modelDir: string;
 
 async function serve(overrides: Partial<ServeConfig> = {}): Promise<{ server: InferenceServer; url: (path: string) => string }> {
   const server = await InferenceServer.start({
-    model: modelDir, host: '127.0.0.1', port: 0, executionProvider: 'cpu', inferenceWorkers: 1,
+    model: modelDir, host: '127.0.0.1', port: 0,
     batchSize: 8, batchWaitMs: 5, maxQueued: 64, maxQueuedPerClient: 32, queueTimeoutMs: 30_000,
-    maxBodyBytes: 64 * 1024, answers: { features: ALL_FEATURES, constrained: false, maxNewTokens: MAX_NEW_TOKENS },
+    maxBodyBytes: 64 * 1024,
+    engine: { executionProvider: 'cpu', workers: 1, features: ALL_FEATURES, constrained: false, maxNewTokens: MAX_NEW_TOKENS },
     maxCompletionTokens: 32, ...overrides,
   });
   return { server, url: (path) => `http://127.0.0.1:${server.port}${path}` };

@@ -14,7 +14,7 @@ import { NCBI_SAMPLE_OR_TEST, testModelDir } from './support/paths.js';
 
 const ORACLE = `oracle:${NCBI_SAMPLE_OR_TEST}`;
 // Few documents in flight and batches that close on time, not size: the stream takes seconds.
-const SLOW = ['--model', ORACLE, '--batch-size', '1000', '--batch-wait-ms', '250', '--max-in-flight', '3'];
+const SLOW = ['--model', ORACLE, '--query-batch-size', '1000', '--query-batch-wait-ms', '250', '--max-in-flight', '3'];
 
 let documents: Document[];
 before(async () => {
@@ -96,7 +96,7 @@ describe('recovery on a real broker', () => {
     await produce(brokers, topics.documents, messages(documents));
     const maxInFlight = 4;
     const worker = await startWorker(brokers, topics, ['--model', await testModelDir(), '--max-in-flight', String(maxInFlight),
-      '--max-new-tokens', '4', '--batch-size', '8', '--group-id', `slow-${topics.documents}`]);
+      '--max-new-tokens', '4', '--query-batch-size', '8', '--group-id', `slow-${topics.documents}`]);
     try {
       let pausedSeen = false;
       let resumedAfterPause = false;

@@ -14,7 +14,7 @@ import { NCBI_SAMPLE_OR_TEST } from './support/paths.js';
 
 const ORACLE = `oracle:${NCBI_SAMPLE_OR_TEST}`;
 // Batches that close once a second with up to 30 documents in flight: SIGTERM lands with work in flight.
-const SLOW = ['--model', ORACLE, '--batch-size', '1000', '--batch-wait-ms', '1000', '--max-in-flight', '30'];
+const SLOW = ['--model', ORACLE, '--query-batch-size', '1000', '--query-batch-wait-ms', '1000', '--max-in-flight', '30'];
 const DRAIN_MS = 10_000;
 
 let documents: Document[];

@@ -73,7 +73,7 @@ before(async () => {
 
 describe('worker with a remote inference server', () => {
   test('remote: gives the same entities as in-process inference', async () => {
-    const server = await startServer(modelDir, ['--inference-workers', '1']);
+    const server = await startServer(modelDir, ['--inference-threads', '1']);
     try {
       const { entities, metrics } = await annotateThroughKafka(`remote:${server.url}`);
       assertSameEntities(entities);
@@ -88,7 +88,7 @@ describe('worker with a remote inference server', () => {
   test('openai: conv_term driven turn by turn over /v1/chat/completions answers as the native endpoint does', async () => {
     // Unconstrained, so that both paths run the same greedy decoding; two types, so the second
     // turn shows that the client carried the first answer.
-    const server = await startServer(modelDir, ['--inference-workers', '1', '--constrained', 'false']);
+    const server = await startServer(modelDir, ['--inference-threads', '1', '--constrained', 'off']);
     const template = loadPromptTemplate('conv_term');
     const viaChat = await OpenAiBackend.connect(`openai:${server.url}/v1`, template, { maxNewTokens: DEFAULT_ENGINE_OPTIONS.maxNewTokens });
     const viaNative = await RemoteBackend.connect(`remote:${server.url}`, template);
@@ -107,9 +107,9 @@ describe('worker with a remote inference server', () => {
   });
 
   test('overload: the server answers 429/503, the worker backs off and still annotates everything', async () => {
-    const server = await startServer(modelDir, ['--inference-workers', '1', '--max-queued', '6', '--max-queued-per-client', '4']);
+    const server = await startServer(modelDir, ['--inference-threads', '1', '--max-queued', '6', '--max-queued-per-client', '4']);
     try {
-      const { entities, metrics } = await annotateThroughKafka(`remote:${server.url}`, ['--concurrency', '8', '--batch-size', '2']);
+      const { entities, metrics } = await annotateThroughKafka(`remote:${server.url}`, ['--query-batches-in-flight', '8', '--query-batch-size', '2']);
       const served = await server.metrics();
       const refused = (metricValue(served, 'bioner_server_requests_total', { endpoint: 'answers', code: '429' }) ?? 0) +
         (metricValue(served, 'bioner_server_requests_total', { endpoint: 'answers', code: '503' }) ?? 0);
@@ -122,14 +122,14 @@ describe('worker with a remote inference server', () => {
   });
 
   test('killing the server mid-stream loses nothing once it is back', async () => {
-    let server = await startServer(modelDir, ['--inference-workers', '1']);
+    let server = await startServer(modelDir, ['--inference-threads', '1']);
     try {
       const { entities, metrics } = await annotateThroughKafka(`remote:${server.url}`, [], async (_, topics) => {
         await readUntil(brokers, topics.annotated, (r) => r.length >= 2, { timeoutMs: 60_000 });
         server.child.kill('SIGKILL');
         await server.exited;
         await new Promise((r) => setTimeout(r, 3000));
-        server = await startServer(modelDir, ['--inference-workers', '1'], server.port);
+        server = await startServer(modelDir, ['--inference-threads', '1'], server.port);
       });
       assertSameEntities(entities);
       assert.equal(metricValue(metrics, 'bioner_dead_letters_total', { reason: 'processing_failed' }) ?? 0, 0);

@@ -4,43 +4,21 @@ import { finished } from 'node:stream/promises';
 import { annotationWriter, OUTPUT_FORMATS } from '../corpora/annotation-writers.js';
 import { CORPUS_FORMATS, firstDocuments, readCorpus } from '../corpora/index.js';
 import type { AnnotatedDocument, Document } from '../domain/types.js';
-import { RecordingBackend } from '../inference/answer-log.js';
-import { createBackend } from '../inference/create-backend.js';
-import { GuidelinePlan } from '../inference/model-guidelines.js';
-import { Annotator } from '../pipeline/annotator.js';
-import { conceptLinker } from '../pipeline/concept-lexicons.js';
-import { queryBatcher } from '../inference/query-batcher.js';
-import { PIPELINE_VERSION, projectPath } from '../project.js';
-import { loadPromptTemplate } from '../stages/build-prompt.js';
-import { DEFAULT_LINK_THRESHOLD } from '../stages/concepts/concept-linker.js';
-import { EntityTypes } from '../stages/entity-types.js';
-import { BATCHING, DOCUMENTS, ENGINE, engineFeatures, inferenceWorkers, maxNewTokens } from './common-options.js';
-import { choice, fraction, list, parseCommandLine, text, toggle, UsageError } from './options.js';
+import type { Annotator } from '../pipeline/annotator.js';
+import { assemblePipeline } from '../pipeline/assemble-pipeline.js';
+import { DOCUMENTS, PIPELINE_OPTIONS, pipelineSettings } from './common-options.js';
+import { choice, list, parseCommandLine, text, UsageError } from './options.js';
 import { ProgressBar } from './progress.js';
 
 const OPTIONS = {
   input: text('FILE', 'the corpus to annotate', { required: true }),
   'input-format': choice(CORPUS_FORMATS, 'how the corpus is written', { required: true }),
-  model: text('DIR|oracle:GOLD_FILE|replay:ANSWERS|remote:URL|openai:URL', 'the model, gold answers, answers saved by ' +
-    '--save-answers, or inference servers; the full CLI fills in the shipped fine-tuned model', { required: true }),
   ...DOCUMENTS,
-  guidelines: text('NAME', "one corpus guideline for every type (default: each group of types under the model's corpus that fits it best)"),
   types: list('LIST', 'entity types to ask for, e.g. disease,chemical', { required: true }),
   output: text('OUT', 'where the annotations go, written as --output-format says', { required: true }),
   'output-format': choice(OUTPUT_FORMATS, 'jsonl: one EntityRecord a line; pubtator: with concept ids, as the BioCreative V ' +
     'CDR evaluator reads it; bioc-xml, bioc-json: BioC collections', 'jsonl'),
-  lexicons: text('SPEC', "concept lexicons: default (built from the training corpora's gold ids), none, or " +
-    'TYPE=FILE[,TYPE=FILE] (CTD_*.tsv[.gz], id/name/synonyms TSV, .obo)', 'default'),
-  'link-threshold': fraction('lowest character-trigram similarity accepted as a concept', DEFAULT_LINK_THRESHOLD),
-  'save-answers': text('FILE', "the model's raw answers, JSON lines, for --model replay:FILE"),
-  'no-abbreviation-grounding': toggle('a long form the model named does not ground its short form elsewhere'),
-  template: text('NAME|FILE', 'prompt template: conv_term, universalner, or a JSON file', 'conv_term'),
-  'entity-types': text('FILE', 'type vocabulary and corpus label mapping', projectPath('config', 'entity-types.json'), 'config/entity-types.json'),
-  ...BATCHING,
-  'inference-workers': inferenceWorkers(),
-  'max-new-tokens': maxNewTokens(),
-  unconstrained: toggle('let answers be any text (default: a JSON list of strings from the sentence)'),
-  ...ENGINE,
+  ...PIPELINE_OPTIONS,
 };
 
 const COMMAND_LINE = {
@@ -51,51 +29,29 @@ const COMMAND_LINE = {
 /** Documents annotated at once: enough to keep batches full, few enough to bound memory. */
 const DOCUMENTS_IN_FLIGHT = 32;
 
-export async function annotateCommand(argv: string[]): Promise<void> {
+export function annotateConfig(argv: string[]) {
   const { values: o } = parseCommandLine(argv, COMMAND_LINE);
-  if (!existsSync(o.input)) throw new UsageError(`cannot read input ${o.input}: no such file`);
-  const entityTypes = EntityTypes.load(o['entity-types']);
-  const types = o.types.map((t) => entityTypes.canonical(t));
-  const template = loadPromptTemplate(o.template);
-  const corpus = firstDocuments(await readCorpus(o.input, o['input-format']), o.documents);
+  return {
+    input: o.input, inputFormat: o['input-format'], documents: o.documents,
+    output: o.output, outputFormat: o['output-format'],
+    pipeline: pipelineSettings(o, o.types),
+  };
+}
+
+export async function annotateCommand(argv: string[]): Promise<void> {
+  const config = annotateConfig(argv);
+  if (!existsSync(config.input)) throw new UsageError(`cannot read input ${config.input}: no such file`);
+  const corpus = firstDocuments(await readCorpus(config.input, config.inputFormat), config.documents);
   for (const warning of corpus.warnings) console.error(`warning: ${warning}`);
-  const concepts = await conceptLinker(o.lexicons, entityTypes, { threshold: o['link-threshold'] });
-  const workers = o['inference-workers'];
-  const model = await createBackend(o.model, {
-    template,
-    entityTypes,
-    engine: {
-      workers,
-      maxNewTokens: o['max-new-tokens'],
-      features: engineFeatures(o['engine-off']),
-      constrained: !o.unconstrained,
-      dtype: o.dtype,
-      executionProvider: o['execution-provider'],
-    },
-  });
-  const backend = o['save-answers'] ? new RecordingBackend(model, o['save-answers']) : model;
+  const pipeline = await assemblePipeline(config.pipeline);
   try {
-    const batcher = queryBatcher(backend, {
-      batchSize: o['batch-size'],
-      batchWaitMs: o['batch-wait-ms'],
-      // Two batches in flight per worker: one joins the worker's running batch as the other drains.
-      concurrency: 2 * workers,
-    });
-    const annotator = new Annotator({
-      batcher,
-      entityTypes,
-      defaultTypes: types,
-      guidelines: GuidelinePlan.forModel(o.model, o.guidelines),
-      provenance: { model_id: backend.modelId, prompt_format: template.name, pipeline_version: PIPELINE_VERSION },
-      abbreviations: { groundShortForms: !o['no-abbreviation-grounding'] },
-      ...(concepts ? { concepts } : {}),
-    });
-    const out = createWriteStream(o.output);
-    const writer = annotationWriter(o['output-format'], (type) => entityTypes.label(type, 'pubtator'));
+    const { entityTypes, types } = pipeline;
+    const out = createWriteStream(config.output);
+    const writer = annotationWriter(config.outputFormat, (type) => entityTypes.label(type, 'pubtator'));
     out.write(writer.start());
     const progress = new ProgressBar(corpus.documents.length, 'docs');
     const totals = { entities: 0, ungrounded: 0, invalid: 0, answers: 0 };
-    for await (const annotated of annotateInOrder(annotator, corpus.documents)) {
+    for await (const annotated of annotateInOrder(pipeline.annotator, corpus.documents)) {
       out.write(writer.document(annotated));
       totals.entities += annotated.entities.length;
       totals.ungrounded += annotated.ungrounded_count;
@@ -107,10 +63,10 @@ export async function annotateCommand(argv: string[]): Promise<void> {
     await finished(out);
     console.error(
       `annotated ${corpus.documents.length} documents: ${totals.entities} entities, ${totals.ungrounded} ungrounded, ` +
-        `${totals.invalid} invalid answers of ${totals.answers} → ${o.output}`,
+        `${totals.invalid} invalid answers of ${totals.answers} → ${config.output}`,
     );
   } finally {
-    await backend.close();
+    await pipeline.close();
   }
 }
 

@@ -44,7 +44,7 @@ interface IntegerBounds {
 
 /** An integer in [min, max] (default: positive); without a fallback, a missing one is undefined. */
 export function integer(help: string, fallback: number, bounds?: IntegerBounds): Option<number>;
-export function integer(help: string): Option<number | undefined>;
+export function integer(help: string, fallback?: undefined, bounds?: IntegerBounds): Option<number | undefined>;
 export function integer(help: string, fallback?: number, { min = 1, max = Number.MAX_SAFE_INTEGER, shown }: IntegerBounds = {}): Option<number | undefined> {
   return {
     value: 'N', help, shown: shown ?? (fallback === undefined ? undefined : String(fallback)),
@@ -99,7 +99,15 @@ export function list(value: string, help: string, fallback: string[] | { require
   };
 }
 
-/** A switch: present or not. */
+/** A setting that is on or off, with a default: one shape for all of them, so a ConfigMap can set it either way. */
+export function onOff(help: string, fallback: boolean): Option<boolean> {
+  return {
+    value: 'on|off', help, shown: fallback ? 'on' : 'off',
+    read: (raw, flag) => (raw === undefined || raw === '' ? fallback : oneOf(raw, ['on', 'off'] as const, flag) === 'on'),
+  };
+}
+
+/** A switch that asks for something extra (a report format, another output), off unless given. */
 export function toggle(help: string): Option<boolean> {
   return { help, read: (raw) => raw !== undefined && raw !== 'false' };
 }

@@ -2,21 +2,19 @@
 // (BIONER_ + the flag in upper snake case), so a ConfigMap can configure a pod.
 import { hostname } from 'node:os';
 import { StreamWorker, type WorkerConfig } from '../consumers/stream-worker.js';
-import { DEFAULT_POOL_OPTIONS } from '../inference/remote/endpoint-pool.js';
 import { SASL_MECHANISMS } from '../kafka/connection.js';
 import { DEFAULT_TOPICS } from '../kafka/topics.js';
-import { DEFAULT_LINK_THRESHOLD } from '../stages/concepts/concept-linker.js';
-import { BATCHING, inferenceWorkers, maxNewTokens } from './common-options.js';
-import { choice, fraction, integer, list, parseCommandLine, text, UsageError } from './options.js';
+import { inferenceThreads, PIPELINE_OPTIONS, pipelineSettings } from './common-options.js';
+import { choice, integer, list, onOff, parseCommandLine, text, UsageError } from './options.js';
 import { onShutdown, untilShutdown } from './shutdown.js';
 
 const OPTIONS = {
   brokers: list('LIST', 'bootstrap brokers, comma-separated', ['localhost:9092']),
-  'kafka-ssl': choice(['true', 'false'] as const, 'TLS to the brokers', 'false'),
+  'kafka-ssl': onOff('TLS to the brokers', false),
   'kafka-ca-file': text('FILE', "PEM CA bundle the brokers' certificates are checked against (default: the system CAs)"),
   'kafka-cert-file': text('FILE', 'PEM client certificate, for brokers that require mutual TLS'),
   'kafka-key-file': text('FILE', 'PEM key of the client certificate'),
-  'kafka-ssl-verify': choice(['true', 'false'] as const, "check the brokers' certificates and host names", 'true'),
+  'kafka-ssl-verify': onOff("check the brokers' certificates and host names", true),
   'kafka-sasl-mechanism': choice(['none', ...SASL_MECHANISMS] as const, 'SASL authentication', 'none'),
   'kafka-sasl-username': text('NAME', 'SASL user'),
   'kafka-sasl-password': text('SECRET', 'SASL password; set BIONER_KAFKA_SASL_PASSWORD from a Secret'),
@@ -26,17 +24,12 @@ const OPTIONS = {
   'entities-topic': text('T', 'EntityRecords out', DEFAULT_TOPICS.entities),
   'annotated-topic': text('T', 'AnnotatedDocuments out', DEFAULT_TOPICS.annotated),
   'dlq-topic': text('T', 'dead letters', DEFAULT_TOPICS.deadLetters),
-  model: text('DIR|oracle:FILE|remote:URL[,URL]|openai:URL[,URL]', 'model directory, oracle gold file, bioner-stream serve ' +
-    'servers or OpenAI-compatible servers (?model=NAME, else the first listed); the full CLI fills in the shipped ' +
-    'fine-tuned model', { required: true }),
-  guidelines: text('NAME', "one corpus guideline for every type (default: each group of types under the model's corpus that fits it best)"),
-  template: text('NAME|FILE', 'prompt template', 'conv_term'),
   types: list('LIST', 'entity types when a document names none', ['disease']),
-  ...BATCHING,
-  concurrency: integer('inference batches in flight', 2),
+  ...PIPELINE_OPTIONS,
+  // A worker pod requests one core: one thread, unless the model runs elsewhere anyway.
+  'inference-threads': inferenceThreads(1),
   'max-in-flight': integer('documents consumed but uncommitted before partitions pause', 64),
   'max-document-chars': integer('longer documents go to the dead-letter topic', 100_000),
-  'max-sentences': integer('documents that split into more sentences go to the dead-letter topic', 5_000),
   delivery: choice(['at-least-once', 'exactly-once'] as const, 'when an input offset is committed', 'at-least-once'),
   'instance-id': text('ID', 'names the transactional producer', hostname(), 'the host name'),
   'metrics-port': integer('/metrics, /healthz, /readyz; 0 picks a free port', 9464, { min: 0, max: 65_535 }),
@@ -48,17 +41,8 @@ const OPTIONS = {
   'schema-registry-password': text('SECRET', 'its password; set BIONER_SCHEMA_REGISTRY_PASSWORD from a Secret'),
   'schema-registry-token': text('TOKEN', 'bearer token of the schema registry; set BIONER_SCHEMA_REGISTRY_TOKEN from a Secret'),
   'schema-registry-timeout-ms': integer('bound on each schema registry request', 10_000),
-  // A worker pod requests one core: one thread, unless the model runs elsewhere anyway.
-  'inference-workers': inferenceWorkers(1),
-  'max-new-tokens': maxNewTokens(),
-  'inference-timeout-ms': integer('bound on each request to an inference server', DEFAULT_POOL_OPTIONS.timeoutMs),
-  'inference-token': text('TOKEN', 'the bearer token of bioner-stream serve; set BIONER_INFERENCE_TOKEN from a Secret'),
   'shutdown-timeout-ms': integer('drain time on SIGTERM', 20_000),
   'session-timeout-ms': integer('consumer group session timeout', 30_000),
-  lexicons: text('SPEC', "concept lexicons: default (from the training corpora's gold ids), none, or " +
-    'TYPE=FILE[,TYPE=FILE] (CTD_*.tsv[.gz], id/name/synonyms TSV, .obo)', 'default'),
-  'link-threshold': fraction('lowest character-trigram similarity accepted as a concept', DEFAULT_LINK_THRESHOLD),
-  'abbreviation-grounding': choice(['on', 'off'] as const, 'a long form the model named grounds its short form elsewhere', 'on'),
 };
 
 const COMMAND_LINE = {
@@ -73,9 +57,9 @@ export function workerConfig(argv: string[], env: NodeJS.ProcessEnv = process.en
     kafka: {
       brokers: o.brokers,
       clientId: o['client-id'],
-      ...(o['kafka-ssl'] === 'true' ? {
+      ...(o['kafka-ssl'] ? {
         tls: {
-          verify: o['kafka-ssl-verify'] === 'true',
+          verify: o['kafka-ssl-verify'],
           ...(o['kafka-ca-file'] ? { caFile: o['kafka-ca-file'] } : {}),
           ...(o['kafka-cert-file'] ? { certFile: o['kafka-cert-file'] } : {}),
           ...(o['kafka-key-file'] ? { keyFile: o['kafka-key-file'] } : {}),
@@ -87,16 +71,9 @@ export function workerConfig(argv: string[], env: NodeJS.ProcessEnv = process.en
     },
     groupId: o['group-id'],
     topics: { documents: o['input-topic'], entities: o['entities-topic'], annotated: o['annotated-topic'], deadLetters: o['dlq-topic'] },
-    model: o.model,
-    ...(o.guidelines ? { guidelines: o.guidelines } : {}),
-    template: o.template,
-    defaultTypes: o.types,
-    batchSize: o['batch-size'],
-    batchWaitMs: o['batch-wait-ms'],
-    concurrency: o.concurrency,
+    pipeline: pipelineSettings(o, o.types),
     maxInFlightDocuments: o['max-in-flight'],
     maxDocumentChars: o['max-document-chars'],
-    maxSentences: o['max-sentences'],
     delivery: o.delivery,
     instanceId: o['instance-id'],
     metricsPort: o['metrics-port'],
@@ -105,15 +82,8 @@ export function workerConfig(argv: string[], env: NodeJS.ProcessEnv = process.en
     ...(o['schema-registry-url'] ? {
       schemaRegistry: { url: o['schema-registry-url'], timeoutMs: o['schema-registry-timeout-ms'], ...registryAuthorization(o) },
     } : {}),
-    inferenceWorkers: o['inference-workers'],
-    maxNewTokens: o['max-new-tokens'],
-    inferenceTimeoutMs: o['inference-timeout-ms'],
-    ...(o['inference-token'] ? { inferenceToken: o['inference-token'] } : {}),
     shutdownTimeoutMs: o['shutdown-timeout-ms'],
     sessionTimeoutMs: o['session-timeout-ms'],
-    lexicons: o.lexicons,
-    linkThreshold: o['link-threshold'],
-    abbreviationGrounding: o['abbreviation-grounding'] === 'on',
   };
 }
 

@@ -1,26 +1,23 @@
 // `bioner-stream serve`: the inference server (src/serving). Every flag also reads BIONER_<FLAG>.
 import { CLIENT_HEADER } from '../inference/remote/answer-protocol.js';
 import { InferenceServer, type ServeConfig } from '../serving/inference-server.js';
-import { ENGINE, engineFeatures, inferenceWorkers, maxNewTokens } from './common-options.js';
-import { choice, integer, parseCommandLine, text } from './options.js';
+import { ENGINE_OPTIONS, engineSettings } from './common-options.js';
+import { integer, parseCommandLine, text } from './options.js';
 import { onShutdown, untilShutdown } from './shutdown.js';
 
 const OPTIONS = {
   model: text('DIR', 'ONNX model directory; the full CLI fills in the shipped fine-tuned model', { required: true }),
   host: text('HOST', 'address to listen on (a pod sets 0.0.0.0)', '127.0.0.1'),
   port: integer('0 picks a free port', 8080, { min: 0, max: 65_535 }),
-  ...ENGINE,
-  'inference-workers': inferenceWorkers(),
+  ...ENGINE_OPTIONS,
   // Requests from many workers meet here: bigger batches, and a shorter wait since they fill fast.
-  'batch-size': integer('queries or chats per model batch', 16),
-  'batch-wait-ms': integer('longest wait for a batch to fill', 10),
+  'job-batch-size': integer('jobs (native queries or chats) per batch on an inference thread', 16),
+  'job-batch-wait-ms': integer('longest a job waits for its batch to fill', 10),
   'max-queued': integer('waiting queries and chats before 503', 1024),
   'max-queued-per-client': integer(`waiting per client (header ${CLIENT_HEADER} or address) before 429`, 256),
   'queue-timeout-ms': integer("wait for a request's work to start before 503", 60_000),
   'max-body-bytes': integer('larger request bodies get 413', 1 << 20),
   'inference-token': text('TOKEN', 'bearer token required on /v1/*; read it from a Secret'),
-  constrained: choice(['true', 'false'] as const, 'native answers kept to lists of strings from the sentence', 'true'),
-  'max-new-tokens': maxNewTokens('bound on each native answer'),
   'max-completion-tokens': integer('bound on max_tokens of a chat completion', 256),
   'shutdown-timeout-ms': integer('drain time on SIGTERM', 30_000),
 };
@@ -39,17 +36,14 @@ export function serveConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     model: o.model,
     host: o.host,
     port: o.port,
-    executionProvider: o['execution-provider'],
-    dtype: o.dtype,
-    inferenceWorkers: o['inference-workers'],
-    batchSize: o['batch-size'],
-    batchWaitMs: o['batch-wait-ms'],
+    engine: engineSettings(o),
+    batchSize: o['job-batch-size'],
+    batchWaitMs: o['job-batch-wait-ms'],
     maxQueued: o['max-queued'],
     maxQueuedPerClient: o['max-queued-per-client'],
     queueTimeoutMs: o['queue-timeout-ms'],
     maxBodyBytes: o['max-body-bytes'],
     ...(o['inference-token'] ? { token: o['inference-token'] } : {}),
-    answers: { features: engineFeatures(o['engine-off']), constrained: o.constrained === 'true', maxNewTokens: o['max-new-tokens'] },
     maxCompletionTokens: o['max-completion-tokens'],
     shutdownTimeoutMs: o['shutdown-timeout-ms'],
   };

@@ -3,42 +3,24 @@ import type { Server } from 'node:http';
 import type { Consumer } from 'kafkajs';
 import type { Topics } from '../domain/records.js';
 import { FixedSchemaRegistry, HttpSchemaRegistry } from '../domain/schema-registry.js';
-import { GuidelinePlan } from '../inference/model-guidelines.js';
-import { createBackend } from '../inference/create-backend.js';
 import type { ModelBackend } from '../inference/model-backend.js';
-import { queryBatcher } from '../inference/query-batcher.js';
 import { createKafka, type KafkaConnection } from '../kafka/connection.js';
 import { startProbeServer } from '../observability/probes.js';
 import { createLog } from '../observability/log.js';
 import { WorkerMetrics } from '../observability/metrics.js';
-import { Annotator } from '../pipeline/annotator.js';
-import { conceptLinker } from '../pipeline/concept-lexicons.js';
+import { assemblePipeline, type PipelineSettings } from '../pipeline/assemble-pipeline.js';
 import { RecordAnnotator } from '../pipeline/record-annotator.js';
 import { OutputPublisher, type DeliveryMode } from '../producers/output-publisher.js';
-import { PIPELINE_VERSION } from '../project.js';
-import { loadPromptTemplate } from '../stages/build-prompt.js';
-import { EntityTypes } from '../stages/entity-types.js';
 import { DocumentConsumer } from './document-consumer.js';
 
 export interface WorkerConfig {
   kafka: KafkaConnection;
   groupId: string;
   topics: Topics;
-  /** A model directory, `oracle:GOLD_FILE`, `remote:URL[,URL]` or `openai:URL[,URL]`. */
-  model: string;
-  /** One corpus guideline for every type; by default each type is asked under the model's corpus that fits it best. */
-  guidelines?: string;
-  template: string;
-  defaultTypes: string[];
-  batchSize: number;
-  batchWaitMs: number;
-  /** Inference batches in flight at once. */
-  concurrency: number;
+  pipeline: PipelineSettings;
   /** Documents consumed but not committed; partitions pause at this bound. */
   maxInFlightDocuments: number;
   maxDocumentChars: number;
-  /** Documents that split into more sentences are dead letters, refused before inference. */
-  maxSentences: number;
   delivery: DeliveryMode;
   /** Names this instance's transactional producer (exactly-once). */
   instanceId: string;
@@ -48,19 +30,8 @@ export interface WorkerConfig {
   schemaRegistry?: { url: string; authorization?: string; timeoutMs: number };
   /** A partition with uncommitted records and no commit for this long fails readiness. */
   stallTimeoutMs: number;
-  inferenceWorkers: number;
-  maxNewTokens: number;
-  /** Bound on each request to an inference server (`remote:`, `openai:`). */
-  inferenceTimeoutMs: number;
-  /** The bearer token of the inference servers. */
-  inferenceToken?: string;
   shutdownTimeoutMs: number;
   sessionTimeoutMs: number;
-  /** Concept lexicons: `default`, `none` (when absent) or `TYPE=FILE[,TYPE=FILE]` (see concept-lexicons.ts). */
-  lexicons?: string;
-  linkThreshold?: number;
-  /** Ground a short form wherever it occurs once its long form is an entity (default on). */
-  abbreviationGrounding?: boolean;
 }
 
 const log = createLog('worker');
@@ -98,36 +69,17 @@ export class StreamWorker {
     });
     opened.push(() => new Promise((resolve) => server.close(resolve)));
 
-    const entityTypes = EntityTypes.load();
-    const defaultTypes = config.defaultTypes.map((t) => entityTypes.canonical(t));
-    const template = loadPromptTemplate(config.template);
-    const backend = await createBackend(config.model, {
-      template, entityTypes, engine: { workers: config.inferenceWorkers, maxNewTokens: config.maxNewTokens },
-      remote: { timeoutMs: config.inferenceTimeoutMs, token: config.inferenceToken },
-    });
-    opened.push(() => backend.close());
-    const batcher = queryBatcher(backend, {
-      batchSize: config.batchSize,
-      batchWaitMs: config.batchWaitMs,
-      concurrency: config.concurrency,
+    const pipeline = await assemblePipeline(config.pipeline, {
       onBatch: (size, seconds) => {
         metrics.batchSize.observe(size);
         metrics.inferenceSeconds.observe(seconds);
       },
-    });
-    metrics.watchBatchesInFlight(() => batcher.running);
-    metrics.watchInference(() => backend.stats?.());
-    const concepts = await conceptLinker(config.lexicons ?? 'none', entityTypes, {
-      ...(config.linkThreshold === undefined ? {} : { threshold: config.linkThreshold }),
       warn: (message) => log(message),
     });
-    const annotator = new Annotator({
-      batcher, entityTypes, defaultTypes, guidelines: GuidelinePlan.forModel(config.model, config.guidelines),
-      provenance: { model_id: backend.modelId, prompt_format: template.name, pipeline_version: PIPELINE_VERSION },
-      abbreviations: { groundShortForms: config.abbreviationGrounding ?? true },
-      maxSentences: config.maxSentences,
-      ...(concepts ? { concepts } : {}),
-    });
+    opened.push(() => pipeline.close());
+    const { backend, batcher, annotator, entityTypes } = pipeline;
+    metrics.watchBatchesInFlight(() => batcher.running);
+    metrics.watchInference(() => backend.stats?.());
 
     const kafka = createKafka(config.kafka);
     const consumer = kafka.consumer({

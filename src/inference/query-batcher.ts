@@ -1,7 +1,7 @@
 // Pools sentences from many documents into inference batches. Queries asking for the same types
 // under the same guidelines share a batch, so their conversations can share a prompt prefix.
 import type { Answer, Query } from '../domain/types.js';
-import { BatchScheduler } from './batch-scheduler.js';
+import { DynamicBatcher } from './dynamic-batcher.js';
 import { InferenceUnavailableError, type ModelBackend } from './model-backend.js';
 
 export interface BatchingOptions {
@@ -13,10 +13,10 @@ export interface BatchingOptions {
   onBatch?: (size: number, seconds: number) => void;
 }
 
-export type QueryBatcher = BatchScheduler<Query, Answer[]>;
+export type QueryBatcher = DynamicBatcher<Query, Answer[]>;
 
 export function queryBatcher(backend: ModelBackend, options: BatchingOptions): QueryBatcher {
-  return new BatchScheduler({
+  return new DynamicBatcher({
     run: (queries) => backend.answer(queries),
     keyOf: queryKey,
     batchSize: options.batchSize,

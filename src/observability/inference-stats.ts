@@ -38,6 +38,13 @@ export function addInference(totals: InferenceStats, more: InferenceStats): void
   for (const key of Object.keys(totals) as (keyof InferenceStats)[]) totals[key] += more[key];
 }
 
+/** What was counted from `before` to `after` (two readings of the same monotonic totals). */
+export function inferenceSince(before: InferenceStats, after: InferenceStats): InferenceStats {
+  const since = { ...after };
+  for (const key of Object.keys(since) as (keyof InferenceStats)[]) since[key] -= before[key];
+  return since;
+}
+
 const COUNTERS: [name: string, help: string, field: keyof InferenceStats][] = [
   ['bioner_prompt_tokens_total', 'Prompt tokens fed to the model.', 'promptTokens'],
   ['bioner_cached_prompt_tokens_total', 'Prompt tokens served from the KV cache instead of being fed again.', 'cachedPromptTokens'],

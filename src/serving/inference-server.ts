@@ -6,11 +6,11 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Answer } from '../domain/types.js';
-import { QueueFullError, QueueTimeoutError } from '../inference/batch-scheduler.js';
+import { QueueFullError, QueueTimeoutError } from '../inference/dynamic-batcher.js';
 import type { Completion } from '../inference/onnx/chat-completion.js';
 import type { AnswerSettings } from '../inference/onnx/conversation-engine.js';
-import type { ExecutionProvider, ModelDtype } from '../inference/onnx/decoder-session.js';
 import { InferencePool } from '../inference/onnx/inference-pool.js';
+import type { OnnxEngineOptions } from '../inference/onnx/onnx-backend.js';
 import { ANSWERS_PATH, CLIENT_HEADER } from '../inference/remote/answer-protocol.js';
 import { createLog } from '../observability/log.js';
 import { answerProbe, type HealthSource } from '../observability/probes.js';
@@ -18,7 +18,7 @@ import { loadPromptTemplate } from '../stages/build-prompt.js';
 import { answerJobs, answerResponse } from './answers-endpoint.js';
 import { chatCall, chatCompletionResponse } from './chat-completions-endpoint.js';
 import { HttpError, readJsonBody, sendError, sendJson } from './http-exchange.js';
-import { jobScheduler, type Job, type JobResult, type JobScheduler } from './model-jobs.js';
+import { jobBatcher, type Job, type JobResult, type JobBatcher } from './model-jobs.js';
 import { ServerMetrics, type Endpoint } from './server-metrics.js';
 
 export interface ServeConfig {
@@ -27,10 +27,8 @@ export interface ServeConfig {
   host: string;
   /** 0 picks a free port. */
   port: number;
-  executionProvider: ExecutionProvider;
-  dtype?: ModelDtype;
-  /** Inference worker threads; each runs one batch at a time. */
-  inferenceWorkers?: number;
+  /** The engine: threads, weights, and how native queries are answered. */
+  engine: Omit<OnnxEngineOptions, 'modelDir'>;
   batchSize: number;
   batchWaitMs: number;
   /** Queries and chats waiting, all clients together; past it, 503. */
@@ -42,8 +40,6 @@ export interface ServeConfig {
   maxBodyBytes: number;
   /** Bearer token every inference request must carry; probes and /metrics stay open. */
   token?: string;
-  /** How native queries are answered. */
-  answers: Omit<AnswerSettings, 'template'>;
   /** Bound on max_tokens of a chat completion. */
   maxCompletionTokens: number;
 }
@@ -63,7 +59,8 @@ export class InferenceServer {
   private ready = false;
   private draining = false;
   private pool: InferencePool | undefined;
-  private scheduler: JobScheduler | undefined;
+  private answers!: Omit<AnswerSettings, 'template'>;
+  private jobs: JobBatcher | undefined;
   /** Recent seconds per batch, for Retry-After. */
   private batchSeconds = 1;
   private readonly health: HealthSource = {
@@ -112,10 +109,10 @@ export class InferenceServer {
     if (this.draining) return;
     this.draining = true;
     this.ready = false;
-    log('draining', { queued: this.scheduler?.queued ?? 0, timeoutMs });
+    log('draining', { queued: this.jobs?.queued ?? 0, timeoutMs });
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
-    await Promise.race([this.scheduler?.drain(), timedOut]);
+    await Promise.race([this.jobs?.drain(), timedOut]);
     clearTimeout(timer);
     await new Promise<void>((resolve) => {
       this.http.close(() => resolve());
@@ -128,21 +125,18 @@ export class InferenceServer {
   private async load(): Promise<void> {
     const { config } = this;
     const started = performance.now();
-    this.pool = await InferencePool.start({
-      modelDir: config.model,
-      executionProvider: config.executionProvider,
-      ...(config.dtype ? { dtype: config.dtype } : {}),
-      ...(config.inferenceWorkers ? { workers: config.inferenceWorkers } : {}),
-    });
-    if (config.answers.constrained && !this.pool.constrainable) {
-      throw new Error(`${config.model}: constrained decoding needs a byte-level BPE tokenizer; start with --constrained false`);
+    const { features, constrained, maxNewTokens, ...poolOptions } = config.engine;
+    this.answers = { features, constrained, maxNewTokens };
+    this.pool = await InferencePool.start({ ...poolOptions, modelDir: config.model });
+    if (constrained && !this.pool.constrainable) {
+      throw new Error(`${config.model}: constrained decoding needs a byte-level BPE tokenizer; start with --constrained off`);
     }
-    this.scheduler = jobScheduler(this.pool, this.metrics, {
+    this.jobs = jobBatcher(this.pool, this.metrics, {
       batchSize: config.batchSize,
       maxWaitMs: config.batchWaitMs,
       maxQueued: config.maxQueued,
       maxQueuedPerClient: config.maxQueuedPerClient,
-      settings: config.answers,
+      settings: this.answers,
       onBatch: (_, seconds) => (this.batchSeconds = 0.8 * this.batchSeconds + 0.2 * seconds),
     });
     await this.warmUp();
@@ -154,7 +148,7 @@ export class InferenceServer {
   private async warmUp(): Promise<void> {
     const text = 'Mutations in BRCA1 cause breast cancer.';
     const query = { sentence: { docId: '', index: 0, start: 0, end: text.length, text }, types: ['disease'] };
-    const settings = { ...this.config.answers, template: loadPromptTemplate('conv_term'), maxNewTokens: 4 };
+    const settings = { ...this.answers, template: loadPromptTemplate('conv_term'), maxNewTokens: 4 };
     await Promise.all(Array.from({ length: this.pool!.size }, () => this.pool!.answer([query], settings)));
   }
 
@@ -216,7 +210,7 @@ export class InferenceServer {
       if (!response.writableFinished) hangUp.abort(new Error('client closed the connection'));
     });
     const client = String(request.headers[CLIENT_HEADER] ?? request.socket.remoteAddress ?? '');
-    return this.scheduler!.submit(jobs, { client, signal: hangUp.signal, queueTimeoutMs: this.config.queueTimeoutMs });
+    return this.jobs!.submit(jobs, { client, signal: hangUp.signal, queueTimeoutMs: this.config.queueTimeoutMs });
   }
 
   private httpError(error: unknown): HttpError {
@@ -243,9 +237,9 @@ export class InferenceServer {
 
   /** About the time to work off the queue: waiting batches × recent seconds per batch, 1 to 30 s. */
   private retryAfterSeconds(): number {
-    const scheduler = this.scheduler;
-    if (!scheduler || !this.pool) return 5;
-    const batchesAhead = Math.ceil(scheduler.queued / this.config.batchSize / this.pool.size) + 1;
+    const jobs = this.jobs;
+    if (!jobs || !this.pool) return 5;
+    const batchesAhead = Math.ceil(jobs.queued / this.config.batchSize / this.pool.size) + 1;
     return Math.min(30, Math.max(1, Math.ceil(batchesAhead * this.batchSeconds)));
   }
 }

@@ -1,11 +1,11 @@
 // The server's unit of work and how a batch of it runs on the inference pool. Both endpoints
-// share one scheduler, so one queue bound, one fairness rule and one set of runners apply; a
+// share one batcher, so one queue bound, one fairness rule and one set of runners apply; a
 // batch holds jobs of one key only: native queries with the same template and types, or chats
 // with the same token bound.
 import { createHash } from 'node:crypto';
 import type { PromptTemplate } from '../domain/prompt-template.js';
 import type { Answer, ChatMessage, Query } from '../domain/types.js';
-import { BatchScheduler, type SchedulerOptions } from '../inference/batch-scheduler.js';
+import { DynamicBatcher, type DynamicBatcherOptions } from '../inference/dynamic-batcher.js';
 import type { Completion } from '../inference/onnx/chat-completion.js';
 import type { AnswerSettings } from '../inference/onnx/conversation-engine.js';
 import type { InferencePool } from '../inference/onnx/inference-pool.js';
@@ -19,7 +19,7 @@ export type Job =
 
 export type JobResult = Answer[] | Completion;
 
-export type JobScheduler = BatchScheduler<Job, JobResult>;
+export type JobBatcher = DynamicBatcher<Job, JobResult>;
 
 /** Templates are compared by content: two workers sending the same template share batches. */
 export const templateKey = (template: PromptTemplate): string =>
@@ -27,13 +27,13 @@ export const templateKey = (template: PromptTemplate): string =>
 
 const ENDPOINT_OF: Record<Job['kind'], Endpoint> = { answer: 'answers', chat: 'chat_completions' };
 
-export interface JobSchedulerOptions extends Pick<SchedulerOptions<Job, JobResult>, 'batchSize' | 'maxQueued' | 'maxQueuedPerClient' | 'onBatch'> {
+export interface JobBatcherOptions extends Pick<DynamicBatcherOptions<Job, JobResult>, 'batchSize' | 'maxQueued' | 'maxQueuedPerClient' | 'onBatch'> {
   maxWaitMs: number;
   /** How native queries are answered; each request brings its own template. */
   settings: Omit<AnswerSettings, 'template'>;
 }
 
-export function jobScheduler(pool: InferencePool, metrics: ServerMetrics, options: JobSchedulerOptions): JobScheduler {
+export function jobBatcher(pool: InferencePool, metrics: ServerMetrics, options: JobBatcherOptions): JobBatcher {
   const { settings, ...batching } = options;
   const run = async (jobs: Job[]): Promise<JobResult[]> => {
     const first = jobs[0]!;
@@ -46,7 +46,7 @@ export function jobScheduler(pool: InferencePool, metrics: ServerMetrics, option
     metrics.batchSeconds.observe({ endpoint }, (performance.now() - started) / 1000);
     return results;
   };
-  const scheduler = new BatchScheduler<Job, JobResult>({
+  const batcher = new DynamicBatcher<Job, JobResult>({
     run,
     keyOf: (job) => (job.kind === 'answer' ? `answer\0${job.templateKey}\0${queryKey(job.query)}` : `chat\0${job.maxTokens}`),
     // Two batches in flight per worker: one joins the worker's running batch as the other drains.
@@ -55,8 +55,8 @@ export function jobScheduler(pool: InferencePool, metrics: ServerMetrics, option
     isolateFailures: () => true,
     ...batching,
   });
-  metrics.watchQueue(() => scheduler.queued, () => scheduler.running);
-  return scheduler;
+  metrics.watchQueue(() => batcher.queued, () => batcher.running);
+  return batcher;
 }
 
 async function answer(pool: InferencePool, metrics: ServerMetrics, settings: AnswerSettings, jobs: Extract<Job, { kind: 'answer' }>[]) {

@@ -20,7 +20,7 @@ after(() => broker?.stop());
 
 const secureArgs = () => {
   const secure = broker.secure!;
-  return ['--model', `oracle:${NCBI_SAMPLE_OR_TEST}`, '--kafka-ssl', 'true', '--kafka-ca-file', secure.caFile,
+  return ['--model', `oracle:${NCBI_SAMPLE_OR_TEST}`, '--kafka-ssl', 'on', '--kafka-ca-file', secure.caFile,
     '--kafka-sasl-mechanism', 'scram-sha-512', '--kafka-sasl-username', secure.username];
 };
 

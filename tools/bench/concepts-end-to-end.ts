@@ -16,12 +16,10 @@ import { parseArgs } from 'node:util';
 import { firstDocuments, readCorpus } from '../../src/corpora/index.js';
 import type { Document } from '../../src/domain/types.js';
 import type { Report } from '../../src/evaluation/score.js';
-import { ReplayBackend } from '../../src/inference/answer-log.js';
-import { queryBatcher } from '../../src/inference/query-batcher.js';
-import { Annotator } from '../../src/pipeline/annotator.js';
+import { defaultPipelineSettings } from '../../src/cli/common-options.js';
+import { assemblePipeline } from '../../src/pipeline/assemble-pipeline.js';
 import { conceptLinker } from '../../src/pipeline/concept-lexicons.js';
-import { PIPELINE_VERSION, projectPath } from '../../src/project.js';
-import type { ConceptLinker } from '../../src/stages/concepts/concept-linker.js';
+import { projectPath } from '../../src/project.js';
 import { EntityTypes } from '../../src/stages/entity-types.js';
 import { CLI } from './cli-process.js';
 
@@ -97,7 +95,7 @@ async function main(): Promise<void> {
       const started = performance.now();
       const { stderr } = await run('annotate', '--input', set.file, '--input-format', 'pubtator', '--types', set.types,
         '--documents', documents, '--output', output,
-        ...(grounding === 'on' ? ['--model', model, ...record] : ['--model', `replay:${answers}`, '--no-abbreviation-grounding']),
+        ...(grounding === 'on' ? ['--model', model, ...record] : ['--model', `replay:${answers}`, '--abbreviation-grounding', 'off']),
         ...positionals);
       const seconds = (performance.now() - started) / 1000;
       summaries.push(`${set.name} ${grounding}: ${stderr.trim().split('\n').at(-1)} (${seconds.toFixed(0)} s)`);
@@ -117,21 +115,11 @@ async function main(): Promise<void> {
     }
   }
 
-  // In this process, which has loaded no model: what the default lexicons and their n-gram
-  // indexes (built here, not on the first fuzzy match) add to its memory.
-  const entityTypes = EntityTypes.load();
-  const [rssBefore, heapBefore] = [rssMb(), heapMb()];
-  const loadStarted = performance.now();
-  const linker = (await conceptLinker('default', entityTypes))!.prepare();
-  const memory = {
-    lexicon_load_seconds: (performance.now() - loadStarted) / 1000,
-    rss_added_mb: rssMb() - rssBefore,
-    heap_added_mb: heapMb() - heapBefore,
-  };
+  const memory = await lexiconMemory();
   const costs: StageCost[] = [];
   for (const set of sets) {
     const corpus = firstDocuments(await readCorpus(set.file, 'pubtator'), Number(documents));
-    costs.push(await stageCost(set.name, corpus.documents, answerFiles.get(set.name)!, set.types.split(','), linker, entityTypes));
+    costs.push(await stageCost(set.name, corpus.documents, answerFiles.get(set.name)!, set.types.split(',')));
   }
 
   if (values.json) console.log(JSON.stringify({ model: values.model, documents: Number(documents), rows, annotate: summaries, stage_cost: costs, memory }, null, 2));
@@ -153,32 +141,44 @@ async function main(): Promise<void> {
 }
 
 /**
- * The pipeline (`Annotator`) on the model's saved answers, with and without the linker, one
- * document at a time: only linking differs, so the difference in time is the stage's.
+ * The pipeline on the model's saved answers, with and without concept linking, one document at
+ * a time: only linking differs, so the difference in time is the stage's.
  */
-async function stageCost(set: string, documents: Document[], answers: string, types: string[], linker: ConceptLinker, entityTypes: EntityTypes): Promise<StageCost> {
-  const backend = new ReplayBackend(answers);
-  // No batch wait: a document's sentences go at once, so the timing is the stages', not the batcher's.
-  const batcher = queryBatcher(backend, { batchSize: 256, batchWaitMs: 0, concurrency: 1 });
-  const annotator = (concepts?: ConceptLinker) => new Annotator({
-    batcher, entityTypes, defaultTypes: types,
-    provenance: { model_id: backend.modelId, prompt_format: 'replay', pipeline_version: PIPELINE_VERSION },
-    ...(concepts ? { concepts } : {}),
-  });
-  const settings = [annotator(), annotator(linker)];
-  const fastest = settings.map(() => documents.map(() => Infinity));
+async function stageCost(set: string, documents: Document[], answers: string, types: string[]): Promise<StageCost> {
+  const pipelines = await Promise.all(['none', 'default'].map((lexicons) => assemblePipeline({
+    ...defaultPipelineSettings(`replay:${answers}`, types),
+    lexicons,
+    // No batch wait: a document's sentences go at once, so the timing is the stages', not the batcher's.
+    queryBatches: { size: 256, waitMs: 0, inFlight: 1 },
+  })));
+  const fastest = pipelines.map(() => documents.map(() => Infinity));
   for (let round = 0; round < STAGE_ROUNDS; round++) {
     for (const s of round % 2 === 0 ? [0, 1] : [1, 0]) {
       for (const [d, document] of documents.entries()) {
         const started = performance.now();
-        await settings[s]!.annotate(document);
+        await pipelines[s]!.annotator.annotate(document);
         fastest[s]![d] = Math.min(fastest[s]![d]!, performance.now() - started);
       }
     }
   }
+  await Promise.all(pipelines.map((p) => p.close()));
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
   const [without, withLinking] = fastest.map(mean) as [number, number];
   return { set, documents: documents.length, ms_per_doc_without_linking: without, ms_per_doc_with_linking: withLinking, ms_per_doc_linking: withLinking - without };
+}
+
+/**
+ * In this process, which has loaded no model: what the default lexicons and their n-gram
+ * indexes (built here, not on the first fuzzy match) add to its memory.
+ */
+async function lexiconMemory() {
+  const [rssBefore, heapBefore] = [rssMb(), heapMb()];
+  const loadStarted = performance.now();
+  const linker = (await conceptLinker('default', EntityTypes.load()))!.prepare();
+  const lexicon_load_seconds = (performance.now() - loadStarted) / 1000;
+  const memory = { lexicon_load_seconds, rss_added_mb: rssMb() - rssBefore, heap_added_mb: heapMb() - heapBefore };
+  // Still referenced while measured, so the collection above cannot take it.
+  return linker && memory;
 }
 
 // With --expose-gc, collected first: what stays, not what is yet to be collected.

@@ -1,27 +1,13 @@
-// The parent's handle on a pipeline-process.ts child: start it with a configuration, run
+// The parent's handle on a pipeline-process.ts child: start it with pipeline settings, run
 // documents through it, stop it.
 import { fork, type ChildProcess } from 'node:child_process';
 import { ask, stop, type FailedReply } from './child-requests.js';
 import type { Document } from '../../src/domain/types.js';
-import type { ExecutionProvider, ModelDtype } from '../../src/inference/onnx/decoder-session.js';
-import type { EngineFeatures } from '../../src/inference/onnx/generation-scheduler.js';
 import type { InferenceStats } from '../../src/observability/inference-stats.js';
-
-export interface PipelineConfig {
-  modelDir: string;
-  dtype: ModelDtype;
-  executionProvider: ExecutionProvider;
-  features: EngineFeatures;
-  workers: number;
-  batchSize: number;
-  batchWaitMs: number;
-  /** Batches in flight at once. */
-  concurrency: number;
-  maxNewTokens: number;
-}
+import type { PipelineSettings } from '../../src/pipeline/assemble-pipeline.js';
 
 export type PipelineRequest =
-  | { kind: 'start'; config: PipelineConfig }
+  | { kind: 'start'; settings: PipelineSettings }
   | { kind: 'run'; documents: Document[]; types: string[] }
   | { kind: 'stop' };
 
@@ -42,9 +28,9 @@ export type PipelineReply = { kind: 'ready' } | ({ kind: 'ran' } & PipelineRun) 
 export class PipelineRunner {
   private constructor(private readonly child: ChildProcess) {}
 
-  static async start(config: PipelineConfig): Promise<PipelineRunner> {
+  static async start(settings: PipelineSettings): Promise<PipelineRunner> {
     const runner = new PipelineRunner(fork(new URL('./pipeline-process.js', import.meta.url)));
-    await runner.ask({ kind: 'start', config });
+    await runner.ask({ kind: 'start', settings });
     return runner;
   }
 

@@ -13,15 +13,16 @@ import { parseArgs } from 'node:util';
 import { EXECUTION_PROVIDERS, MODEL_FILES, type ExecutionProvider, type ModelDtype } from '../../src/inference/onnx/decoder-session.js';
 import { ALL_FEATURES, type EngineFeatures } from '../../src/inference/onnx/generation-scheduler.js';
 import { defaultWorkerCount } from '../../src/inference/onnx/inference-pool.js';
-import { DEFAULT_ENGINE_OPTIONS } from '../../src/inference/onnx/onnx-backend.js';
 import { noInference, type InferenceStats } from '../../src/observability/inference-stats.js';
+import type { PipelineSettings } from '../../src/pipeline/assemble-pipeline.js';
+import { defaultPipelineSettings } from '../../src/cli/common-options.js';
 import { ensureDefaultModel } from '../default-model/default-model.js';
 import type { DecoderConfig } from '../model-builder/config.js';
 import { ensureDefaultGguf } from '../model-export/gguf-export.js';
 import { flopsPerToken, measureGemm, peakGflops, type GemmRate } from './machine-limit.js';
 import { percentile } from './measure.js';
 import { PEERS, PeerProcess, type PeerName, type PeerResult } from './peers/peer.js';
-import { PipelineRunner, type PipelineConfig, type PipelineRun } from './pipeline-runner.js';
+import { PipelineRunner, type PipelineRun } from './pipeline-runner.js';
 import { machine, table, type BenchRow } from './report.js';
 import { queriesOf, sampleDocuments, WORKLOADS } from './workloads.js';
 
@@ -76,17 +77,22 @@ const peerNames = (args.peers === undefined ? (args.quick ? [] : [...PEERS]) : a
 for (const name of peerNames) if (!PEERS.includes(name)) throw new Error(`unknown peer ${name}; peers: ${PEERS.join(', ')}`);
 const cores = availableParallelism();
 const config = JSON.parse(readFileSync(join(modelDir, 'config.json'), 'utf8')) as DecoderConfig;
-const settings = { seed, workers, execution_provider: executionProvider, batch_size: 8, batch_wait_ms: 50, max_new_tokens: DEFAULT_ENGINE_OPTIONS.maxNewTokens, quick: args.quick };
+const defaults = defaultPipelineSettings(modelDir, []);
+const settings = {
+  seed, workers, execution_provider: executionProvider, query_batch_size: defaults.queryBatches.size,
+  query_batch_wait_ms: defaults.queryBatches.waitMs, max_new_tokens: defaults.engine.maxNewTokens, quick: args.quick,
+};
 const host = machine();
 console.error(`bench: ${host.cpu}, ${host.cores} cores, load ${host.load_start.toFixed(2)}; ${modelDir}; ${JSON.stringify(settings)}`);
 
-const configOf = (mode: Mode): PipelineConfig => ({
-  modelDir, dtype: mode.dtype, executionProvider, features: mode.features, workers,
-  batchSize: settings.batch_size, batchWaitMs: settings.batch_wait_ms, maxNewTokens: settings.max_new_tokens,
-  // Step batching has a second batch per worker waiting to join as the first drains; lockstep runs one each.
-  concurrency: mode.features.stepBatching ? 2 * workers : workers,
+/** What `annotate` runs with the mode's weights and speed-ups. */
+const settingsOf = (mode: Mode): PipelineSettings => ({
+  ...defaults,
+  engine: { ...defaults.engine, dtype: mode.dtype, executionProvider, features: mode.features, workers },
+  // Step batching has a second batch per thread waiting to join as the first drains; lockstep runs one each.
+  queryBatches: { ...defaults.queryBatches, inFlight: mode.features.stepBatching ? 2 * workers : workers },
 });
-const runners = await Promise.all(modes.map((mode) => PipelineRunner.start(configOf(mode))));
+const runners = await Promise.all(modes.map((mode) => PipelineRunner.start(settingsOf(mode))));
 const peerOptions = { modelDir, gguf: await ensureDefaultGguf('Q8_0'), threads: cores, maxNewTokens: settings.max_new_tokens };
 const peers = await Promise.all(peerNames.map((name) => PeerProcess.start(name, peerOptions)));
 const gemm: GemmRate[] = [];

@@ -10,7 +10,7 @@ config=/tmp/client.properties
 
 # kafkajs's settings, in the Java client's words.
 protocol=PLAINTEXT
-[ "${BIONER_KAFKA_SSL:-false}" = true ] && protocol=SSL
+[ "${BIONER_KAFKA_SSL:-off}" = on ] && protocol=SSL
 : > "$config"
 if [ -n "${BIONER_KAFKA_SASL_MECHANISM:-}" ]; then
   protocol="SASL_${protocol}"

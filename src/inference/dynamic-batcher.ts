@@ -8,7 +8,7 @@
 // be split in halves and run again, down to the item that fails, so one bad item does not fail
 // the submissions it happened to share a batch with.
 
-export interface SchedulerOptions<I, R> {
+export interface DynamicBatcherOptions<I, R> {
   /** Runs one batch (all items share a key): one result per item, in order. */
   run(items: I[]): Promise<R[]>;
   keyOf(item: I): string;
@@ -101,7 +101,7 @@ class KeyQueue<I, R> {
   }
 }
 
-export class BatchScheduler<I, R> {
+export class DynamicBatcher<I, R> {
   private readonly queues = new Map<string, KeyQueue<I, R>>();
   private readonly queuedByClient = new Map<string, number>();
   private queuedItems = 0;
@@ -110,7 +110,7 @@ export class BatchScheduler<I, R> {
   private timer: NodeJS.Timeout | undefined;
   private idleWaiters: (() => void)[] = [];
 
-  constructor(private readonly options: SchedulerOptions<I, R>) {}
+  constructor(private readonly options: DynamicBatcherOptions<I, R>) {}
 
   /** Items waiting for a batch. */
   get queued(): number {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { BatchScheduler, QueueFullError, QueueTimeoutError, type SchedulerOptions } from '../src/inference/batch-scheduler.js';
+import { DynamicBatcher, QueueFullError, QueueTimeoutError, type DynamicBatcherOptions } from '../src/inference/dynamic-batcher.js';
 
 interface Item {
   key: string;
@@ -8,9 +8,9 @@ interface Item {
 }
 
 /** A scheduler of 4-item batches, one at a time, that records each batch's items before `answer` runs it. */
-function recordingScheduler(answer: (items: Item[]) => Promise<string[]>, options: Partial<SchedulerOptions<Item, string>>) {
+function recordingScheduler(answer: (items: Item[]) => Promise<string[]>, options: Partial<DynamicBatcherOptions<Item, string>>) {
   const batches: string[][] = [];
-  const s = new BatchScheduler<Item, string>({
+  const s = new DynamicBatcher<Item, string>({
     run: (items) => {
       batches.push(items.map((i) => i.id));
       return answer(items);
@@ -25,7 +25,7 @@ function recordingScheduler(answer: (items: Item[]) => Promise<string[]>, option
 }
 
 /** A scheduler whose batches finish only when the test releases them, recording each batch's items. */
-function scheduler(options: Partial<SchedulerOptions<Item, string>> = {}) {
+function scheduler(options: Partial<DynamicBatcherOptions<Item, string>> = {}) {
   const releases: (() => void)[] = [];
   const { s, batches } = recordingScheduler(async (items) => {
     await new Promise<void>((resolve) => releases.push(resolve));
@@ -145,7 +145,7 @@ test('once all its items have started, a submission runs to the end past its que
 
 test('a failed batch rejects its submissions and withdraws their other waiting items', async () => {
   let calls = 0;
-  const s = new BatchScheduler<Item, string>({
+  const s = new DynamicBatcher<Item, string>({
     run: async (batch) => {
       calls++;
       if (batch.some((i) => i.id === 'bad0')) throw new Error('model crashed');
@@ -176,7 +176,7 @@ test('drain refuses new items, sends the waiting ones at once, and resolves when
 });
 
 /** A scheduler whose batches fail whenever they hold the item "bad". */
-const failingScheduler = (options: Partial<SchedulerOptions<Item, string>>) => recordingScheduler(async (items) => {
+const failingScheduler = (options: Partial<DynamicBatcherOptions<Item, string>>) => recordingScheduler(async (items) => {
   if (items.some((i) => i.id === 'bad')) throw new Error('cannot answer bad');
   return items.map((i) => `answer ${i.id}`);
 }, options);
