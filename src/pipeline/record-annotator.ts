@@ -32,10 +32,9 @@ export interface RecordAnnotatorOptions {
   stopping: () => boolean;
 }
 
-class Rejected extends Error {
-  constructor(readonly reason: DeadLetterReason, message: string) {
-    super(message);
-  }
+/** Why a record becomes a dead letter: a value returned, never thrown, so every refusal takes the same path. */
+class Rejected {
+  constructor(readonly reason: DeadLetterReason, readonly message: string) {}
 }
 
 /** Thrown when shutdown ends a wait: the record stays uncommitted and is consumed again. */

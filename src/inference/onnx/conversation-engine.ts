@@ -5,7 +5,7 @@
 import type { PromptTemplate } from '../../domain/prompt-template.js';
 import type { Answer, Query } from '../../domain/types.js';
 import type { InferenceStats } from '../../observability/inference-stats.js';
-import { conversationFor, withGuidelines } from '../../stages/build-prompt.js';
+import { dialoguesOf, type Dialogue } from '../../stages/conversation-turns.js';
 import { mentionConfidences, type TokenSpan } from '../mention-confidence.js';
 import { AnswerGrammar } from './answer-grammar.js';
 import type { ChatModel } from './chat-model.js';
@@ -56,12 +56,8 @@ export class ConversationEngine {
     if (settings.constrained && !this.model.vocabulary) {
       throw new Error('constrained decoding needs a byte-level BPE tokenizer; run this model unconstrained');
     }
-    // Each query's conversations: one through all its types, or one per type.
     const byQuery = queries.map((query) =>
-      settings.template.multi_turn
-        ? [new Conversation(this.model, settings, query, query.types)]
-        : query.types.map((type) => new Conversation(this.model, settings, query, [type])),
-    );
+      dialoguesOf(settings.template, query).map((dialogue) => new Conversation(this.model, settings, query.sentence.text, dialogue)));
     const run = await this.scheduler.run(byQuery.flat(), settings.features);
     const answers = byQuery.map((conversations) => conversations.flatMap((c) => c.answers));
     return { answers, stats: inferenceStats(run, answers.reduce((n, a) => n + a.length, 0)) };
@@ -73,7 +69,7 @@ export function inferenceStats(run: RunStats, answers: number): InferenceStats {
   return { batches: 1, answers, ...run };
 }
 
-/** One query's conversation about `types`: a turn per type, each prompt the whole chat so far. */
+/** One query's conversation, fed to the scheduler a turn at a time: each prompt the whole chat so far. */
 class Conversation implements Sequence {
   readonly answers: Answer[] = [];
   private grammar: AnswerGrammar | null = null;
@@ -81,20 +77,22 @@ class Conversation implements Sequence {
   constructor(
     private readonly model: ChatModel,
     private readonly settings: AnswerSettings,
-    private readonly query: Query,
-    private readonly types: readonly string[],
+    private readonly text: string,
+    private readonly dialogue: Dialogue,
   ) {}
 
   nextTurn(previous: GeneratedTurn | null): TurnRequest | null {
-    if (previous) this.answers.push({ type: this.types[this.answers.length]!, ...this.answerOf(previous) });
-    if (this.answers.length === this.types.length) return null;
+    if (previous) {
+      const answer = { type: this.dialogue.asking!, ...this.answerOf(previous) };
+      this.dialogue.answer(answer.raw);
+      this.answers.push(answer);
+    }
+    const chat = this.dialogue.next();
+    if (!chat) return null;
     const { template, constrained, maxNewTokens } = this.settings;
-    const { text } = this.query.sentence;
-    const asked = withGuidelines(template, this.query.guidelines);
-    const prompt = this.model.encode(conversationFor(asked, text, this.types, this.answers.map((a) => a.raw)));
-    this.grammar = new AnswerGrammar(template.answer_prefix, text);
+    this.grammar = new AnswerGrammar(template.answer_prefix, this.text);
     const picker = constrained ? new ConstrainedPicker(this.model.vocabulary!, this.grammar, this.model.stopTokenIds) : greedyPicker;
-    return { prompt, picker, maxNewTokens };
+    return { prompt: this.model.encode(chat), picker, maxNewTokens };
   }
 
   private answerOf(turn: GeneratedTurn): Omit<Answer, 'type'> {

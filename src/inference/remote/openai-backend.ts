@@ -1,9 +1,9 @@
 // The ModelBackend of `openai:URL[,URL…][?model=NAME]`: any OpenAI-compatible chat server (vLLM,
 // llama.cpp, `bioner-stream serve`). Such servers answer one turn at a time, so the multi-turn
-// conversation is kept here: each type's question carries the answers to the earlier types.
+// conversation is kept here (`askInTurns`): each type's question carries the answers to the earlier types.
 import type { PromptTemplate } from '../../domain/prompt-template.js';
 import type { Answer, ChatMessage, Query } from '../../domain/types.js';
-import { conversationFor, withGuidelines } from '../../stages/build-prompt.js';
+import { askInTurns } from '../../stages/conversation-turns.js';
 import type { ModelBackend } from '../model-backend.js';
 import type { EndpointPool } from './endpoint-pool.js';
 import { connectServers, malformedReply, type RemoteOptions } from './server-connection.js';
@@ -32,26 +32,11 @@ export class OpenAiBackend implements ModelBackend {
 
   /** Queries run side by side, bounded by the pool's in-flight limit. */
   answer(queries: Query[]): Promise<Answer[][]> {
-    return Promise.all(queries.map((query) => this.answerQuery(query)));
+    return Promise.all(queries.map((query) => askInTurns(this.template, query, (chat) => this.complete(chat))));
   }
 
   async close(): Promise<void> {
     this.pool.close();
-  }
-
-  private async answerQuery({ sentence, types, guidelines }: Query): Promise<Answer[]> {
-    const template = withGuidelines(this.template, guidelines);
-    if (!template.multi_turn) {
-      // Each type is its own conversation, so they need not wait for each other.
-      return Promise.all(types.map(async (type) => ({
-        type, raw: await this.complete(conversationFor(template, sentence.text, [type], [])),
-      })));
-    }
-    const raws: string[] = [];
-    while (raws.length < types.length) {
-      raws.push(await this.complete(conversationFor(template, sentence.text, types, raws)));
-    }
-    return types.map((type, i) => ({ type, raw: raws[i]! }));
   }
 
   /** The assistant's next turn. */

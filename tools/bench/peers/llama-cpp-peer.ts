@@ -7,7 +7,7 @@ import type * as LlamaCpp from 'node-llama-cpp';
 import type { LlamaContextSequence, Token } from 'node-llama-cpp';
 import type { Query } from '../../../src/domain/types.js';
 import { loadTokenizer, renderChat, stopTokenIds } from '../../../src/inference/onnx/chat-model.js';
-import { peerConversation, type Peer, type PeerOptions, type PeerRun } from './peer.js';
+import { askAsPipeline, type Peer, type PeerOptions, type PeerRun } from './peer.js';
 
 /** node-llama-cpp is a devDependency: its prebuilt binaries stay out of the images, which install with --omit=dev. */
 const PACKAGE = 'node-llama-cpp';
@@ -53,9 +53,8 @@ export async function loadPeer(options: PeerOptions): Promise<Peer> {
   /** One sentence's conversation on its own sequence: every turn's new tokens, then up to maxNewTokens greedy. */
   async function converse(sequence: LlamaContextSequence, query: Query, run: PeerRun): Promise<string[]> {
     await sequence.clearHistory();
-    const answers: string[] = [];
-    for (let turn = 0; turn < query.types.length; turn++) {
-      const prompt = model.tokenize(renderChat(tokenizer, peerConversation(options.modelDir, query, answers)), true);
+    return askAsPipeline(options.modelDir, query, async (chat) => {
+      const prompt = model.tokenize(renderChat(tokenizer, chat), true);
       // Keeps the cached prefix (earlier turns and answers) and drops whatever no longer matches.
       await sequence.adaptStateToTokens(prompt, false);
       const fresh = prompt.slice(sequence.nextTokenIndex);
@@ -67,9 +66,8 @@ export async function loadPeer(options: PeerOptions): Promise<Peer> {
         generated.push(token);
         if (generated.length === options.maxNewTokens) break;
       }
-      answers.push(model.detokenize(generated));
-    }
-    return answers;
+      return model.detokenize(generated);
+    });
   }
 
   return {

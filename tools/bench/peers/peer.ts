@@ -5,7 +5,8 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { ask, stop, type FailedReply } from '../child-requests.js';
 import type { ChatMessage, Query } from '../../../src/domain/types.js';
 import { GuidelinePlan } from '../../../src/inference/model-guidelines.js';
-import { conversationFor, loadPromptTemplate, withGuidelines } from '../../../src/stages/build-prompt.js';
+import { loadPromptTemplate } from '../../../src/stages/build-prompt.js';
+import { askInTurns } from '../../../src/stages/conversation-turns.js';
 
 export const PEERS = ['llama-cpp', 'transformers-js'] as const;
 export type PeerName = (typeof PEERS)[number];
@@ -47,16 +48,16 @@ export interface Peer {
 }
 
 /**
- * The conversation asking for `query.types[answers.length]`, as the pipeline builds it for this
- * model: the conv_term template with the query's guidelines, else those the model lists for its types.
+ * `query` asked as the pipeline asks this model: conv_term under the query's guidelines, else
+ * those the model lists for its types, a turn at a time through `complete`; the raw answer per type.
  */
-export function peerConversation(modelDir: string, query: Query, answers: readonly string[]): ChatMessage[] {
+export async function askAsPipeline(modelDir: string, query: Query, complete: (chat: ChatMessage[]) => Promise<string>): Promise<string[]> {
   const guidelines = query.guidelines ?? planOf(modelDir).groups(query.types)[0]!.guidelines;
-  const template = withGuidelines(loadPromptTemplate('conv_term'), guidelines);
-  return conversationFor(template, query.sentence.text, query.types, answers);
+  const answers = await askInTurns(loadPromptTemplate('conv_term'), { ...query, guidelines }, complete);
+  return answers.map((answer) => answer.raw);
 }
 
-/** Read once per model directory: a conversation is built on every turn. */
+/** Read once per model directory: every query asks it. */
 const plans = new Map<string, GuidelinePlan>();
 const planOf = (modelDir: string) => plans.get(modelDir) ?? plans.set(modelDir, GuidelinePlan.forModel(modelDir)).get(modelDir)!;
 

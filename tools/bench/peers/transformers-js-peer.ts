@@ -2,7 +2,7 @@
 // generate(), one query at a time, the whole conversation re-rendered and re-fed at every turn,
 // as someone new to transformers.js would write it.
 import { AutoModelForCausalLM, AutoTokenizer, env, type PreTrainedModel, type Tensor } from '@huggingface/transformers';
-import { peerConversation, type Peer, type PeerOptions, type PeerRun } from './peer.js';
+import { askAsPipeline, type Peer, type PeerOptions, type PeerRun } from './peer.js';
 
 /**
  * The inputs transformers.js feeds a decoder session (its decoder_forward and
@@ -23,20 +23,15 @@ export async function loadPeer(options: PeerOptions): Promise<Peer> {
     async run(queries) {
       const run: PeerRun = { answers: [], promptTokens: 0, generatedTokens: 0 };
       for (const query of queries) {
-        const answers: string[] = [];
-        for (let turn = 0; turn < query.types.length; turn++) {
-          const inputs = tokenizer.apply_chat_template(peerConversation(options.modelDir, query, answers), {
-            add_generation_prompt: true,
-            return_dict: true,
-          }) as { input_ids: Tensor; attention_mask: Tensor };
+        run.answers.push(await askAsPipeline(options.modelDir, query, async (chat) => {
+          const inputs = tokenizer.apply_chat_template(chat, { add_generation_prompt: true, return_dict: true }) as { input_ids: Tensor; attention_mask: Tensor };
           const promptLength = inputs.input_ids.dims[1]!;
           const output = await model.generate({ ...inputs, max_new_tokens: options.maxNewTokens, do_sample: false }) as Tensor;
           const generated = (output.tolist() as bigint[][])[0]!.slice(promptLength).map(Number);
           run.promptTokens += promptLength;
           run.generatedTokens += generated.length;
-          answers.push(tokenizer.decode(generated, { skip_special_tokens: true }));
-        }
-        run.answers.push(answers);
+          return tokenizer.decode(generated, { skip_special_tokens: true });
+        }));
       }
       return run;
     },
