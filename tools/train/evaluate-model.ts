@@ -52,7 +52,7 @@ export async function evaluateModelCommand(argv: string[]): Promise<void> {
 
   for (const corpus of corpora) {
     const split = corpus[o.split]!;
-    const format = split.format!;
+    const { format } = split;
     // The oracle backend tells the gold file's format by its extension.
     const gold = join(dir, `${corpus.name}.${format === 'iob' ? 'tsv' : format}`);
     const documents = await writeFirstDocuments(split, o.documents, gold);
