@@ -140,7 +140,7 @@ test('eval rejects predictions that are not JSON lines, naming the line', async 
   assert.match(result.stderr, /sample.pubtator:1: not JSON/);
 });
 
-const TOOLS = ['import', 'train', 'evaluate-model', 'demo', 'bench', 'bench-serving', 'bench-soak', 'bench-concept-oracle', 'bench-concepts', 'bench-lexicon'];
+const TOOLS = ['import', 'train', 'evaluate-model', 'demo', 'bench', 'bench-serving', 'bench-soak', 'bench-concept-oracle', 'bench-concepts', 'bench-lexicon', 'bench-variants', 'bench-matmul'];
 
 test('every command, the tools too, prints its usage on --help and exits 0', async () => {
   const listed = await cli('--help');

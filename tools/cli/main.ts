@@ -3,9 +3,11 @@ import { dispatch, RUNTIME_COMMANDS, type Command } from '../../src/cli/commands
 import { conceptOracleCommand } from '../bench/concept-oracle.js';
 import { conceptsEndToEndCommand } from '../bench/concepts-end-to-end.js';
 import { lexiconBenchCommand } from '../bench/lexicon-bench.js';
+import { matmulKernelsCommand } from '../bench/matmul-kernels.js';
 import { benchCommand } from '../bench/run-bench.js';
 import { servingBenchCommand } from '../bench/serving-bench.js';
 import { soakBenchCommand } from '../bench/soak-bench.js';
+import { variantsBenchCommand } from '../bench/variants-bench.js';
 import { ensureDefaultModel } from '../default-model/default-model.js';
 import { demoCommand } from '../demo/demo.js';
 import { evaluateModelCommand } from '../train/evaluate-model.js';
@@ -40,6 +42,8 @@ const COMMANDS: Record<string, Command> = {
   'bench-concept-oracle': { run: conceptOracleCommand, summary: 'concept linking alone on gold mentions: id accuracy, time and memory' },
   'bench-concepts': { run: conceptsEndToEndCommand, summary: 'annotate + eval with concepts, abbreviation grounding on and off' },
   'bench-lexicon': { run: lexiconBenchCommand, summary: 'load time and memory of a synthetic lexicon of a million names' },
+  'bench-variants': { run: variantsBenchCommand, summary: 'prefill and decode times and memory of the weight variants, each in a process of its own' },
+  'bench-matmul': { run: matmulKernelsCommand, summary: "one product of the model's shapes in each ONNX Runtime CPU kernel" },
 };
 
 const code = await dispatch(process.argv.slice(2), COMMANDS);
