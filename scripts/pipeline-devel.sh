@@ -8,6 +8,6 @@ cd "$(dirname "$0")/.."
 name=$1; model=${2:+--model $2}
 for spec in NCBI-disease:10 BC5CDR:10 JNLPBA:100 AnatEM:100 BC2GM:100 LINNAEUS:100; do
   corpus=${spec%%:*}; documents=${spec##*:}
-  node dist/tools/train/evaluate-model.js --split devel --corpus "$corpus" --documents "$documents" $model \
+  node bin/bioner-stream.js evaluate-model --split devel --corpus "$corpus" --documents "$documents" $model \
     --out ".cache/devel-$name-$corpus.json" | grep overall
 done

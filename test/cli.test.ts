@@ -139,3 +139,25 @@ test('eval rejects predictions that are not JSON lines, naming the line', async 
   assert.equal(result.code, 1);
   assert.match(result.stderr, /sample.pubtator:1: not JSON/);
 });
+
+const TOOLS = ['import', 'train', 'evaluate-model', 'demo', 'bench', 'bench-serving', 'bench-soak', 'bench-concept-oracle', 'bench-concepts', 'bench-lexicon', 'bench-variants', 'bench-matmul'];
+
+test('every command, the tools too, prints its usage on --help and exits 0', async () => {
+  const listed = await cli('--help');
+  assert.equal(listed.code, 0, listed.stderr);
+  const commands = listed.stdout.split('\n').flatMap((line) => /^ {2}(\S+) {2}/.exec(line)?.[1] ?? []);
+  for (const tool of TOOLS) assert.ok(commands.includes(tool), `bioner-stream --help lists ${tool}`);
+  await Promise.all(commands.map(async (command) => {
+    const help = await cli(command, '--help');
+    assert.equal(help.code, 0, `${command} --help: ${help.stderr}`);
+    assert.match(help.stdout, new RegExp(`^usage: bioner-stream ${command}\\b`), command);
+  }));
+});
+
+test('a tool called with an unknown option exits 2 with one line that says so', async () => {
+  await Promise.all(TOOLS.map(async (tool) => {
+    const wrong = await cli(tool, '--no-such-option');
+    assert.equal(wrong.code, 2, `${tool} --no-such-option: ${wrong.stderr}`);
+    assert.match(wrong.stderr, new RegExp(`^bioner-stream ${tool}: error: Unknown option '--no-such-option'`), tool);
+  }));
+});

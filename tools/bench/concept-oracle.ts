@@ -1,7 +1,7 @@
 // Concept normalisation alone, on gold mentions (the oracle): id accuracy per evaluation set, and
-// the time and memory the abbreviation + linking stages add per document.
-//   node dist/tools/bench/concept-oracle.js [--lexicons default|TYPE=FILE,...] [--threshold X] [--sets a,b] [--json]
-import { parseArgs } from 'node:util';
+// the time and memory the abbreviation + linking stages add per document: `bioner-stream
+// bench-concept-oracle`.
+import { fraction, list, oneOf, parseCommandLine, text, toggle, UsageError } from '../../src/cli/options.js';
 import { readCorpus } from '../../src/corpora/index.js';
 import type { Corpus, GoldMention } from '../../src/domain/types.js';
 import { conceptLinker } from '../../src/pipeline/concept-lexicons.js';
@@ -89,29 +89,32 @@ export function oracleAccuracy(name: string, corpus: Corpus, type: string, linke
 
 const sameSet = (a: string[], b: string[]) => a.length === new Set(b).size && a.every((id) => b.includes(id));
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      lexicons: { type: 'string', default: 'default' },
-      threshold: { type: 'string', default: String(DEFAULT_LINK_THRESHOLD) },
-      sets: { type: 'string', default: 'ncbi-disease-test,bc5cdr-devel-chemical,bc5cdr-devel-disease' },
-      json: { type: 'boolean', default: false },
-    },
-  });
+const COMMAND_LINE = {
+  synopsis: 'usage: bioner-stream bench-concept-oracle [options]',
+  options: {
+    lexicons: text('SPEC', 'concept lexicons: default, or TYPE=FILE[,TYPE=FILE], as annotate takes them', 'default'),
+    threshold: fraction('lowest character-trigram similarity accepted as a concept', DEFAULT_LINK_THRESHOLD),
+    sets: list('LIST', `evaluation sets: ${Object.keys(ORACLE_SETS).join(', ')}`, ['ncbi-disease-test', 'bc5cdr-devel-chemical', 'bc5cdr-devel-disease']),
+    json: toggle('print the figures as JSON'),
+  },
+  notes: 'Under node --expose-gc (node --expose-gc bin/bioner-stream.js bench-concept-oracle) the heap is measured after collection.',
+};
+
+export async function conceptOracleCommand(argv: string[]): Promise<void> {
+  const { values } = parseCommandLine(argv, COMMAND_LINE);
   const entityTypes = EntityTypes.load();
   const heapBefore = heapMb();
   const loadStarted = performance.now();
-  const linker = await conceptLinker(values.lexicons!, entityTypes, { threshold: Number(values.threshold) });
-  if (!linker) throw new Error('--lexicons none links nothing');
+  const linker = await conceptLinker(values.lexicons, entityTypes, { threshold: values.threshold });
+  if (!linker) throw new UsageError('--lexicons none links nothing');
   const loadSeconds = (performance.now() - loadStarted) / 1000;
   const rows: OracleRow[] = [];
-  for (const name of values.sets!.split(',')) {
-    const set = ORACLE_SETS[name];
-    if (!set) throw new Error(`unknown set ${name}; known: ${Object.keys(ORACLE_SETS).join(', ')}`);
+  for (const name of values.sets) {
+    const set = ORACLE_SETS[oneOf(name, Object.keys(ORACLE_SETS), '--sets')]!;
     rows.push(oracleAccuracy(name, await readCorpus(set.file, 'pubtator'), set.type, linker, entityTypes));
   }
   const summary = {
-    threshold: Number(values.threshold),
+    threshold: values.threshold,
     lexicons: values.lexicons,
     lexicon_load_seconds: loadSeconds,
     // Lexicons, n-gram indexes (built on first fuzzy match) and what linking keeps: the stage's memory.
@@ -135,5 +138,3 @@ function heapMb(): number {
   globalThis.gc?.();
   return process.memoryUsage().heapUsed / 2 ** 20;
 }
-
-if (import.meta.url === `file://${process.argv[1]}`) await main();

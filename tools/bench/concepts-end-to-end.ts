@@ -1,8 +1,6 @@
 // End to end with concepts: `annotate` then `eval` (strict mentions and concept-level (document,
 // id) pairs) on NCBI-disease test and BC5CDR devel, with abbreviation grounding on and off, and
-// the time and memory concept linking adds per document.
-//   node --expose-gc dist/tools/bench/concepts-end-to-end.js --model DIR|oracle:GOLD|replay [--sets a,b] [--documents N (100)] [--out DIR] [--json] [-- annotate options]
-// OUT defaults to .cache/concepts-end-to-end/model (DIR, replay) or .../oracle.
+// the time and memory concept linking adds per document: `bioner-stream bench-concepts`.
 // `oracle:GOLD` answers each set with its own gold mentions: what the pipeline alone loses.
 // The model runs once per set (`annotate --save-answers OUT/SET.answers.jsonl`); the other settings
 // replay its answers (`--model replay:`) through the same pipeline, so they differ only in the
@@ -12,7 +10,7 @@ import { execFile } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { parseArgs } from 'node:util';
+import { integer, list, oneOf, parseCommandLine, text, toggle } from '../../src/cli/options.js';
 import { firstDocuments, readCorpus } from '../../src/corpora/index.js';
 import type { Document } from '../../src/domain/types.js';
 import type { Report } from '../../src/evaluation/score.js';
@@ -62,26 +60,26 @@ const run = async (...args: string[]) => {
   return { stdout, stderr };
 };
 
-async function main(): Promise<void> {
-  const { values, positionals } = parseArgs({
-    options: {
-      model: { type: 'string' },
-      sets: { type: 'string', default: Object.keys(SETS).join(',') },
-      documents: { type: 'string', default: '100' },
-      out: { type: 'string' },
-      json: { type: 'boolean', default: false },
-    },
-    allowPositionals: true,
-  });
-  if (!values.model) throw new Error('missing --model DIR|oracle:GOLD|replay');
-  const documents = values.documents!;
+const COMMAND_LINE = {
+  synopsis: 'usage: bioner-stream bench-concepts --model DIR|oracle:GOLD|replay [options] [-- annotate options]',
+  options: {
+    model: text('DIR|oracle:GOLD|replay', "a model; each set's gold answers; or the answers an earlier run saved", { required: true }),
+    sets: list('LIST', 'evaluation sets', Object.keys(SETS)),
+    documents: integer('the first N documents of each set', 100),
+    out: text('DIR', 'outputs and answers (default .cache/concepts-end-to-end/model, or .../oracle)'),
+    json: toggle('print the figures as JSON'),
+  },
+  notes: 'Under node --expose-gc (node --expose-gc bin/bioner-stream.js bench-concepts) memory is measured after collection.',
+  positionals: true,
+};
+
+export async function conceptsEndToEndCommand(argv: string[]): Promise<void> {
+  const { values, positionals } = parseCommandLine(argv, COMMAND_LINE);
+  const { documents } = values;
   // The oracle's answers apart, so that they never replace a model's.
   const out = values.out ?? projectPath('.cache', 'concepts-end-to-end', values.model === 'oracle:GOLD' ? 'oracle' : 'model');
   mkdirSync(out, { recursive: true });
-  const sets = values.sets!.split(',').map((name) => {
-    if (!SETS[name]) throw new Error(`unknown set ${name}; known: ${Object.keys(SETS).join(', ')}`);
-    return { name, ...SETS[name] };
-  });
+  const sets = values.sets.map((name) => ({ name, ...SETS[oneOf(name, Object.keys(SETS), '--sets')]! }));
   const rows: Row[] = [];
   const summaries: string[] = [];
   const answerFiles = new Map<string, string>();
@@ -94,13 +92,13 @@ async function main(): Promise<void> {
       const output = join(out, `${set.name}.abbreviations-${grounding}.jsonl`);
       const started = performance.now();
       const { stderr } = await run('annotate', '--input', set.file, '--input-format', 'pubtator', '--types', set.types,
-        '--documents', documents, '--output', output,
+        '--documents', String(documents), '--output', output,
         ...(grounding === 'on' ? ['--model', model, ...record] : ['--model', `replay:${answers}`, '--abbreviation-grounding', 'off']),
         ...positionals);
       const seconds = (performance.now() - started) / 1000;
       summaries.push(`${set.name} ${grounding}: ${stderr.trim().split('\n').at(-1)} (${seconds.toFixed(0)} s)`);
       const score = async (match: string) => JSON.parse((await run('eval', '--gold', set.file, '--gold-format', 'pubtator',
-        '--documents', documents, '--pred', output, '--match', match, '--json')).stdout) as Report;
+        '--documents', String(documents), '--pred', output, '--match', match, '--json')).stdout) as Report;
       const [mentions, concepts] = [await score('strict'), await score('concept')];
       for (const type of [...Object.keys(mentions.byType), 'overall']) {
         const m = type === 'overall' ? mentions.overall : mentions.byType[type]!;
@@ -118,11 +116,11 @@ async function main(): Promise<void> {
   const memory = await lexiconMemory();
   const costs: StageCost[] = [];
   for (const set of sets) {
-    const corpus = firstDocuments(await readCorpus(set.file, 'pubtator'), Number(documents));
+    const corpus = firstDocuments(await readCorpus(set.file, 'pubtator'), documents);
     costs.push(await stageCost(set.name, corpus.documents, answerFiles.get(set.name)!, set.types.split(',')));
   }
 
-  if (values.json) console.log(JSON.stringify({ model: values.model, documents: Number(documents), rows, annotate: summaries, stage_cost: costs, memory }, null, 2));
+  if (values.json) console.log(JSON.stringify({ model: values.model, documents, rows, annotate: summaries, stage_cost: costs, memory }, null, 2));
   else {
     console.log(`model ${values.model}, first ${documents} documents of each set`);
     for (const s of summaries) console.log(s);
@@ -191,5 +189,3 @@ function heapMb(): number {
   globalThis.gc?.();
   return process.memoryUsage().heapUsed / 2 ** 20;
 }
-
-if (import.meta.url === `file://${process.argv[1]}`) await main();

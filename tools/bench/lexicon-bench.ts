@@ -1,10 +1,10 @@
 // What a big lexicon costs: a synthetic one of N names (default a million, MeSH + NCBI Gene
-// scale) is written as a plain TSV, then read, indexed and queried, with time and memory each step.
-//   node --expose-gc dist/tools/bench/lexicon-bench.js [--names 1000000] [--json]
+// scale) is written as a plain TSV, then read, indexed and queried, with time and memory each step:
+// `bioner-stream bench-lexicon`.
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { integer, parseCommandLine, toggle } from '../../src/cli/options.js';
 import { mulberry32 } from '../../src/seeded-random.js';
 import { formatLexiconTsv, readLexiconFile } from '../../src/stages/concepts/lexicon-files.js';
 import { Lexicon, type Concept } from '../../src/stages/concepts/lexicon.js';
@@ -26,9 +26,18 @@ export function syntheticConcepts(names: number, synonyms = 3, seed = 12): Conce
   return concepts;
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { names: { type: 'string', default: '1000000' }, json: { type: 'boolean', default: false } } });
-  const names = Number(values.names);
+const COMMAND_LINE = {
+  synopsis: 'usage: bioner-stream bench-lexicon [options]',
+  options: {
+    names: integer('names in the synthetic lexicon', 1_000_000),
+    json: toggle('print the figures as JSON'),
+  },
+  notes: 'Under node --expose-gc (node --expose-gc bin/bioner-stream.js bench-lexicon) memory is measured after collection.',
+};
+
+export async function lexiconBenchCommand(argv: string[]): Promise<void> {
+  const { values } = parseCommandLine(argv, COMMAND_LINE);
+  const { names } = values;
   const dir = mkdtempSync(join(tmpdir(), 'bioner-lexicon-bench-'));
   try {
     const file = join(dir, 'synthetic.tsv');
@@ -83,5 +92,3 @@ function memory(): { heap: number; arrayBuffers: number; rss: number } {
   const usage = process.memoryUsage();
   return { heap: usage.heapUsed / 2 ** 20, arrayBuffers: usage.arrayBuffers / 2 ** 20, rss: usage.rss / 2 ** 20 };
 }
-
-if (import.meta.url === `file://${process.argv[1]}`) await main();

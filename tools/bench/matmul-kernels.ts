@@ -3,9 +3,9 @@
 // (accuracy_level 4, int8 activations per block), DynamicQuantizeMatMul (int8 per output, uint8
 // activations per tensor) and bfloat16 MatMul, which reports why it does not load.
 //
-//   node dist/tools/bench/matmul-kernels.js [--threads 1,2]
-import { parseArgs } from 'node:util';
+// `bioner-stream bench-matmul [--threads 1,2]`.
 import { InferenceSession, Tensor } from 'onnxruntime-node';
+import { list, parseCommandLine } from '../../src/cli/options.js';
 import { CONTRIB_DOMAIN, intAttr, onnx, rawBytes, valueInfo, type Onnx } from '../model-builder/graph.js';
 import { quantiseInt8PerOutput } from '../model-builder/int8-weights.js';
 import { IR_VERSION, OPSET } from '../model-builder/writer.js';
@@ -59,8 +59,15 @@ function kernels(n: number, w: Float32Array): Record<string, Uint8Array> {
   };
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { threads: { type: 'string', default: '1,2' } } });
+const COMMAND_LINE = {
+  synopsis: 'usage: bioner-stream bench-matmul [options]',
+  options: {
+    threads: list('LIST', 'the intra-op thread counts to time', ['1', '2']),
+  },
+};
+
+export async function matmulKernelsCommand(argv: string[]): Promise<void> {
+  const { values } = parseCommandLine(argv, COMMAND_LINE);
   const random = mulberry32(1);
   console.log('| product | kernel | threads | M 880 ms | M 8 ms | M 16 ms | max error / max |y| |');
   console.log('|---|---|--:|--:|--:|--:|--:|');
@@ -68,7 +75,7 @@ async function main(): Promise<void> {
     const w = Float32Array.from({ length: n * K }, () => (random() - 0.5) / 12);
     const inputs = ROWS.map((m) => new Tensor('float32', Float32Array.from({ length: m * K }, () => random() * 2 - 1), [m, K]));
     const forms = kernels(n, w);
-    for (const threads of values.threads.split(',').map(Number)) {
+    for (const threads of values.threads.map(Number)) {
       let reference: Float32Array[] | undefined;
       for (const [kernel, bytes] of Object.entries(forms)) {
         let session: InferenceSession;
@@ -103,5 +110,3 @@ async function main(): Promise<void> {
     }
   }
 }
-
-await main();

@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [-- --out FILE.json]`: the pipeline on the real workload (the
+// `bioner-stream bench` (`npm run bench [-- --quick] [-- --out FILE.json]`): the pipeline on the real workload (the
 // shipped fine-tuned model on three corpora), with the engine as it was before its speed-ups,
 // each speed-up alone, and all of them, and its peers on the same weights (llama.cpp,
 // transformers.js), side by side in one run; see docs/performance.md. Every configuration and
@@ -9,13 +9,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
-import { EXECUTION_PROVIDERS, MODEL_FILES, type ExecutionProvider, type ModelDtype } from '../../src/inference/onnx/decoder-session.js';
+import { choice, integer, oneOf, parseCommandLine, text, toggle, type Option } from '../../src/cli/options.js';
+import { EXECUTION_PROVIDERS, MODEL_FILES, type ModelDtype } from '../../src/inference/onnx/decoder-session.js';
 import { ALL_FEATURES, type EngineFeatures } from '../../src/inference/onnx/generation-scheduler.js';
-import { defaultWorkerCount } from '../../src/inference/onnx/inference-pool.js';
 import { noInference, type InferenceStats } from '../../src/observability/inference-stats.js';
 import type { PipelineSettings } from '../../src/pipeline/assemble-pipeline.js';
-import { defaultPipelineSettings } from '../../src/cli/common-options.js';
+import { defaultPipelineSettings, inferenceThreads } from '../../src/cli/common-options.js';
 import { ensureDefaultModel } from '../default-model/default-model.js';
 import type { DecoderConfig } from '../model-builder/config.js';
 import { ensureDefaultGguf } from '../model-export/gguf-export.js';
@@ -51,89 +50,91 @@ const MODES: Mode[] = [
 const QUICK_MODES = ['before (main)', 'all (fp32)'];
 const PEER_NAMES: Record<PeerName, string> = { 'llama-cpp': 'llama.cpp (Q8_0 GGUF)', 'transformers-js': 'transformers.js generate()' };
 
-const { values: args } = parseArgs({
+const COMMAND_LINE = {
+  synopsis: 'usage: bioner-stream bench [options]   (npm run bench -- [options])',
   options: {
-    quick: { type: 'boolean', default: false },
-    out: { type: 'string' },
-    workloads: { type: 'string' },
-    modes: { type: 'string' },
-    documents: { type: 'string' },
-    peers: { type: 'string' },
-    'execution-provider': { type: 'string', default: 'cpu' },
-    'inference-workers': { type: 'string' },
-    seed: { type: 'string', default: '42' },
+    quick: toggle('a short run: a few documents, "before (main)" against "all (fp32)", no peers'),
+    out: text('FILE', 'also write the rows as JSON'),
+    workloads: text('LIST', `only these workloads: ${WORKLOADS.map((w) => w.name).join(', ')} (default: all)`),
+    modes: text('LIST', `only these engine configurations: ${MODES.map((m) => `"${m.name}"`).join(', ')} (default: all, two with --quick)`),
+    documents: integer('documents per workload (default: the workload\'s, fewer with --quick)'),
+    // Not `list`: `--peers ""` means none, where an empty list would mean the default.
+    peers: { value: 'LIST', help: `peers on the same weights: ${PEERS.join(', ')}; "" for none (default: all, none with --quick)`,
+      read: (raw: string | undefined) => raw?.split(',').filter(Boolean) } satisfies Option<string[] | undefined>,
+    'execution-provider': choice(EXECUTION_PROVIDERS, 'where the pipeline\'s configurations run', 'cpu'),
+    'inference-threads': inferenceThreads(),
+    seed: integer('which documents are sampled', 42, { min: 0 }),
   },
-});
-const seed = Number(args.seed);
-const executionProvider = args['execution-provider'] as ExecutionProvider;
-if (!EXECUTION_PROVIDERS.includes(executionProvider)) throw new Error(`--execution-provider must be one of ${EXECUTION_PROVIDERS.join(', ')}`);
-const workers = args['inference-workers'] ? Number(args['inference-workers']) : defaultWorkerCount();
-
-const modelDir = await ensureDefaultModel();
-const modes = MODES.filter((m) => (args.modes ? args.modes.split(',').includes(m.name) : !args.quick || QUICK_MODES.includes(m.name)))
-  .filter((m) => existsSync(join(modelDir, 'onnx', MODEL_FILES[m.dtype])) || (console.error(`bench: no ${m.dtype} weights; skipping "${m.name}"`), false));
-const workloads = WORKLOADS.filter((w) => !args.workloads || args.workloads.split(',').includes(w.name));
-const peerNames = (args.peers === undefined ? (args.quick ? [] : [...PEERS]) : args.peers.split(',').filter(Boolean)) as PeerName[];
-for (const name of peerNames) if (!PEERS.includes(name)) throw new Error(`unknown peer ${name}; peers: ${PEERS.join(', ')}`);
-const cores = availableParallelism();
-const config = JSON.parse(readFileSync(join(modelDir, 'config.json'), 'utf8')) as DecoderConfig;
-const defaults = defaultPipelineSettings(modelDir, []);
-const settings = {
-  seed, workers, execution_provider: executionProvider, query_batch_size: defaults.queryBatches.size,
-  query_batch_wait_ms: defaults.queryBatches.waitMs, max_new_tokens: defaults.engine.maxNewTokens, quick: args.quick,
 };
-const host = machine();
-console.error(`bench: ${host.cpu}, ${host.cores} cores, load ${host.load_start.toFixed(2)}; ${modelDir}; ${JSON.stringify(settings)}`);
 
-/** What `annotate` runs with the mode's weights and speed-ups. */
-const settingsOf = (mode: Mode): PipelineSettings => ({
-  ...defaults,
-  engine: { ...defaults.engine, dtype: mode.dtype, executionProvider, features: mode.features, workers },
-  // Step batching has a second batch per thread waiting to join as the first drains; lockstep runs one each.
-  queryBatches: { ...defaults.queryBatches, inFlight: mode.features.stepBatching ? 2 * workers : workers },
-});
-const runners = await Promise.all(modes.map((mode) => PipelineRunner.start(settingsOf(mode))));
-const peerOptions = { modelDir, gguf: await ensureDefaultGguf('Q8_0'), threads: cores, maxNewTokens: settings.max_new_tokens };
-const peers = await Promise.all(peerNames.map((name) => PeerProcess.start(name, peerOptions)));
-const gemm: GemmRate[] = [];
-const rows: BenchRow[] = [];
-try {
-  for (const [turn, workload] of workloads.entries()) {
-    const count = args.documents ? Number(args.documents) : workload.documents[args.quick ? 'quick' : 'full'];
-    const { documents, population } = await sampleDocuments(workload, count, seed);
-    const queries = queriesOf(workload, documents);
-    console.error(`bench: ${workload.name}: ${documents.length} of ${population} documents, ${modes.length} modes`);
-    // Warm-up, untimed: every process annotates the first document once.
-    await Promise.all(runners.map((runner) => runner.run(documents.slice(0, 1), workload.types)));
-    for (const peer of peers) await peer.run(queriesOf(workload, documents.slice(0, 1)));
-    // All documents at once: the more in flight, the less one long answer decoding alone weighs.
-    const summaries: Summary[] = new Array(modes.length + peers.length);
-    for (let k = 0; k < summaries.length; k++) {
-      const c = (k + turn) % summaries.length;
-      summaries[c] = c < modes.length
-        ? summaryOf(modes[c]!.name, await runners[c]!.run(documents, workload.types))
-        : peerSummaryOf(PEER_NAMES[peers[c - modes.length]!.name], await peers[c - modes.length]!.run(queries));
+export async function benchCommand(argv: string[]): Promise<void> {
+  const { values: args } = parseCommandLine(argv, COMMAND_LINE);
+  const { seed, 'execution-provider': executionProvider, 'inference-threads': workers } = args;
+  const modelDir = await ensureDefaultModel();
+  const modes = MODES.filter((m) => (args.modes ? args.modes.split(',').includes(m.name) : !args.quick || QUICK_MODES.includes(m.name)))
+    .filter((m) => existsSync(join(modelDir, 'onnx', MODEL_FILES[m.dtype])) || (console.error(`bench: no ${m.dtype} weights; skipping "${m.name}"`), false));
+  const workloads = WORKLOADS.filter((w) => !args.workloads || args.workloads.split(',').includes(w.name));
+  const peerNames = (args.peers ?? (args.quick ? [] : [...PEERS])).map((name) => oneOf(name, PEERS, '--peers'));
+  const cores = availableParallelism();
+  const config = JSON.parse(readFileSync(join(modelDir, 'config.json'), 'utf8')) as DecoderConfig;
+  const defaults = defaultPipelineSettings(modelDir, []);
+  const settings = {
+    seed, workers, execution_provider: executionProvider, query_batch_size: defaults.queryBatches.size,
+    query_batch_wait_ms: defaults.queryBatches.waitMs, max_new_tokens: defaults.engine.maxNewTokens, quick: args.quick,
+  };
+  const host = machine();
+  console.error(`bench: ${host.cpu}, ${host.cores} cores, load ${host.load_start.toFixed(2)}; ${modelDir}; ${JSON.stringify(settings)}`);
+
+  /** What `annotate` runs with the mode's weights and speed-ups. */
+  const settingsOf = (mode: Mode): PipelineSettings => ({
+    ...defaults,
+    engine: { ...defaults.engine, dtype: mode.dtype, executionProvider, features: mode.features, workers },
+    // Step batching has a second batch per thread waiting to join as the first drains; lockstep runs one each.
+    queryBatches: { ...defaults.queryBatches, inFlight: mode.features.stepBatching ? 2 * workers : workers },
+  });
+  const runners = await Promise.all(modes.map((mode) => PipelineRunner.start(settingsOf(mode))));
+  const peerOptions = { modelDir, gguf: await ensureDefaultGguf('Q8_0'), threads: cores, maxNewTokens: settings.max_new_tokens };
+  const peers = await Promise.all(peerNames.map((name) => PeerProcess.start(name, peerOptions)));
+  const gemm: GemmRate[] = [];
+  const rows: BenchRow[] = [];
+  try {
+    for (const [turn, workload] of workloads.entries()) {
+      const count = args.documents ?? workload.documents[args.quick ? 'quick' : 'full'];
+      const { documents, population } = await sampleDocuments(workload, count, seed);
+      const queries = queriesOf(workload, documents);
+      console.error(`bench: ${workload.name}: ${documents.length} of ${population} documents, ${modes.length} modes`);
+      // Warm-up, untimed: every process annotates the first document once.
+      await Promise.all(runners.map((runner) => runner.run(documents.slice(0, 1), workload.types)));
+      for (const peer of peers) await peer.run(queriesOf(workload, documents.slice(0, 1)));
+      // All documents at once: the more in flight, the less one long answer decoding alone weighs.
+      const summaries: Summary[] = new Array(modes.length + peers.length);
+      for (let k = 0; k < summaries.length; k++) {
+        const c = (k + turn) % summaries.length;
+        summaries[c] = c < modes.length
+          ? summaryOf(modes[c]!.name, await runners[c]!.run(documents, workload.types), workers)
+          : peerSummaryOf(PEER_NAMES[peers[c - modes.length]!.name], await peers[c - modes.length]!.run(queries));
+      }
+      gemm.push(...(await measureGemm({ threads: cores, runs: 3 })));
+      const before = summaries[modes.findIndex((m) => m.name === 'before (main)')] ?? summaries[0]!;
+      for (const summary of summaries) rows.push(rowOf(workload.name, workload.types.length, documents.length, summary, before));
+      console.error(`bench:   ${summaries.map((r) => `${r.mode} ${r.seconds.toFixed(1)} s`).join(', ')}`);
     }
-    gemm.push(...(await measureGemm({ threads: cores, runs: 3 })));
-    const before = summaries[modes.findIndex((m) => m.name === 'before (main)')] ?? summaries[0]!;
-    for (const summary of summaries) rows.push(rowOf(workload.name, workload.types.length, documents.length, summary, before));
-    console.error(`bench:   ${summaries.map((r) => `${r.mode} ${r.seconds.toFixed(1)} s`).join(', ')}`);
+  } finally {
+    await Promise.all([...runners.map((runner) => runner.stop()), ...peers.map((peer) => peer.close())]);
   }
-} finally {
-  await Promise.all([...runners.map((runner) => runner.stop()), ...peers.map((peer) => peer.close())]);
-}
-const peak = peakGflops(gemm);
-for (const row of rows) row.efficiency = requiredFlops(row) / 1e9 / row.seconds / peak;
+  const peak = peakGflops(gemm);
+  for (const row of rows) row.efficiency = requiredFlops(row, config) / 1e9 / row.seconds / peak;
 
-host.load_end = loadavg()[0]!;
-console.log(`machine: ${host.cpu}, ${host.cores} cores, ${host.memory_gb} GB, ${host.os}, node ${host.node}, onnxruntime-node ${host.onnxruntime}`);
-console.log(`load average (1 min): ${host.load_start.toFixed(2)} at start, ${host.load_end.toFixed(2)} at end`);
-console.log(`model: ${modelDir}; settings: ${JSON.stringify(settings)}`);
-console.log(`GEMM peak (ONNX Runtime, fp32, ${cores} threads, best of the run): ${peak.toFixed(0)} GFLOP/s\n`);
-console.log(table(rows));
-if (args.out) {
-  await writeFile(args.out, `${JSON.stringify(rows.map((row) => ({ ...row, machine: host, settings })), null, 2)}\n`);
-  console.error(`bench: wrote ${rows.length} rows to ${args.out}`);
+  host.load_end = loadavg()[0]!;
+  console.log(`machine: ${host.cpu}, ${host.cores} cores, ${host.memory_gb} GB, ${host.os}, node ${host.node}, onnxruntime-node ${host.onnxruntime}`);
+  console.log(`load average (1 min): ${host.load_start.toFixed(2)} at start, ${host.load_end.toFixed(2)} at end`);
+  console.log(`model: ${modelDir}; settings: ${JSON.stringify(settings)}`);
+  console.log(`GEMM peak (ONNX Runtime, fp32, ${cores} threads, best of the run): ${peak.toFixed(0)} GFLOP/s\n`);
+  console.log(table(rows));
+  if (args.out) {
+    await writeFile(args.out, `${JSON.stringify(rows.map((row) => ({ ...row, machine: host, settings })), null, 2)}\n`);
+    console.error(`bench: wrote ${rows.length} rows to ${args.out}`);
+  }
 }
 
 /** What one configuration or peer did on a workload. */
@@ -151,7 +152,7 @@ interface Summary {
   entities: string[][] | null;
 }
 
-function summaryOf(mode: string, run: PipelineRun): Summary {
+function summaryOf(mode: string, run: PipelineRun, workers: number): Summary {
   const { seconds, cpuSeconds, sentences, latenciesMs, stats, peakRssMb, entities } = run;
   return { mode, workers, seconds, cpuSeconds, sentences, latenciesMs, stats, peakRssMb, entities };
 }
@@ -200,9 +201,7 @@ function rowOf(workload: string, types: number, documents: number, run: Summary,
  * The work any engine must do on the workload: every needed token through the layers and
  * attention (at half the mean conversation's length), and the LM head once per generated token.
  */
-function requiredFlops(row: BenchRow): number {
+function requiredFlops(row: BenchRow, config: DecoderConfig): number {
   const flops = flopsPerToken(config, row.needed_tokens / row.sentences / 2);
   return row.needed_tokens * (flops.layers + flops.attention) + row.needed_generated_tokens * flops.lmHead;
 }
-
-

@@ -2,22 +2,19 @@
 // tokens, and decode steps of 8 and 16 rows on 150 cached positions. Each (dtype, threads, keep)
 // runs in a child process of its own, so its peak RSS is its own, and the children take turns
 // round by round, so other work on the machine falls on all of them alike.
-//
-//   node dist/tools/bench/variants-bench.js [--model DIR] [--dtypes fp32,q8] [--threads 1,2] [--rounds 3]
+// `bioner-stream bench-variants`; each child is variants-process.ts.
 import { fork } from 'node:child_process';
 import { loadavg } from 'node:os';
-import { parseArgs } from 'node:util';
-import { createSession, decoderLayout, keepsLogits, modelPath, type ModelDtype } from '../../src/inference/onnx/decoder-session.js';
+import { integer, list, oneOf, parseCommandLine, text } from '../../src/cli/options.js';
+import { MODEL_DTYPES, type ModelDtype } from '../../src/inference/onnx/decoder-session.js';
 import { ensureDefaultModel } from '../default-model/default-model.js';
-import { forwardFeeds, type ForwardShape } from './forward-feeds.js';
+import type { ForwardShape } from './forward-feeds.js';
 import { percentile } from './measure.js';
 
-const PREFILL: ForwardShape = { rows: 8, tokens: 110, past: 0 };
-const DECODE: readonly ForwardShape[] = [{ rows: 8, tokens: 1, past: 150 }, { rows: 16, tokens: 1, past: 150 }];
-const PREFILL_REPS = 3;
-const DECODE_REPS = 10;
+export const PREFILL: ForwardShape = { rows: 8, tokens: 110, past: 0 };
+export const DECODE: readonly ForwardShape[] = [{ rows: 8, tokens: 1, past: 150 }, { rows: 16, tokens: 1, past: 150 }];
 
-interface Job {
+export interface Job {
   modelDir: string;
   dtype: ModelDtype;
   threads: number;
@@ -25,7 +22,7 @@ interface Job {
   keep: number;
 }
 
-interface Timing {
+export interface Timing {
   prefillMs: number;
   /** Milliseconds a decode step, per DECODE shape; only measured with keep 1 (a step feeds one position anyway). */
   decodeMs?: number[];
@@ -33,64 +30,36 @@ interface Timing {
   peakRssMb: number;
 }
 
-async function child(job: Job): Promise<Timing> {
-  const session = await createSession(modelPath(job.modelDir, job.dtype), { intraOpNumThreads: job.threads });
-  if (!keepsLogits(session)) throw new Error(`${job.modelDir} (${job.dtype}) has no num_logits_to_keep input; re-import it`);
-  const layout = decoderLayout(session);
-  const loadedRssMb = process.memoryUsage.rss() / 2 ** 20;
-  const median = async (shape: ForwardShape, keep: number, reps: number): Promise<number> => {
-    const feeds = forwardFeeds(layout, shape, keep);
-    await session.run(feeds);
-    const times: number[] = [];
-    for (let i = 0; i < reps; i++) {
-      const started = performance.now();
-      await session.run(feeds);
-      times.push(performance.now() - started);
-    }
-    return percentile(times, 0.5);
-  };
-  const prefillMs = await median(PREFILL, job.keep, PREFILL_REPS);
-  const decodeMs = job.keep === 1 ? await Promise.all(DECODE.map((shape) => median(shape, 1, DECODE_REPS))) : undefined;
-  // The decode steps run after the prefill is measured, and their peak is the prefill's or less.
-  return { prefillMs, decodeMs, loadedRssMb, peakRssMb: process.resourceUsage().maxRSS / 1024 };
-}
-
 function runChild(job: Job): Promise<Timing> {
   return new Promise((resolve, reject) => {
-    const worker = fork(new URL(import.meta.url), ['--child', JSON.stringify(job)]);
+    const worker = fork(new URL('./variants-process.js', import.meta.url), [JSON.stringify(job)]);
     worker.once('message', (result: Timing | { error: string }) => ('error' in result ? reject(new Error(result.error)) : resolve(result)));
     worker.once('exit', (code) => code !== 0 && reject(new Error(`benchmark child exited with ${code}`)));
   });
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      child: { type: 'string' },
-      model: { type: 'string' },
-      dtypes: { type: 'string', default: 'fp32,q8' },
-      threads: { type: 'string', default: '1,2' },
-      rounds: { type: 'string', default: '3' },
-    },
-  });
-  if (values.child) {
-    try {
-      process.send!(await child(JSON.parse(values.child) as Job));
-    } catch (error) {
-      process.send!({ error: (error as Error).message });
-    }
-    return;
-  }
+const COMMAND_LINE = {
+  synopsis: 'usage: bioner-stream bench-variants [options]',
+  options: {
+    model: text('DIR', 'the model directory (default: the shipped default model)'),
+    dtypes: list('LIST', `weight variants: ${MODEL_DTYPES.join(', ')}`, ['fp32', 'q8']),
+    threads: list('LIST', 'the intra-op thread counts to time', ['1', '2']),
+    rounds: integer('rounds, each job once a round', 3),
+  },
+};
+
+export async function variantsBenchCommand(argv: string[]): Promise<void> {
+  const { values } = parseCommandLine(argv, COMMAND_LINE);
   const modelDir = values.model ?? (await ensureDefaultModel());
   const jobs: Job[] = [];
-  for (const threads of values.threads.split(',').map(Number)) {
-    for (const dtype of values.dtypes.split(',') as ModelDtype[]) {
+  for (const threads of values.threads.map(Number)) {
+    for (const dtype of values.dtypes.map((d) => oneOf(d, MODEL_DTYPES, '--dtypes'))) {
       for (const keep of [1, PREFILL.tokens]) jobs.push({ modelDir, dtype, threads, keep });
     }
   }
   const load = loadavg()[0]!.toFixed(2);
   const results = new Map<Job, Timing[]>(jobs.map((job) => [job, []]));
-  const rounds = Number(values.rounds);
+  const { rounds } = values;
   for (let round = 0; round < rounds; round++) {
     // Rotating order, so no job always runs first after the previous round.
     for (let i = 0; i < jobs.length; i++) {
@@ -111,5 +80,3 @@ async function main(): Promise<void> {
       `${decode.join(' | ')} | ${median(timings.map((t) => t.loadedRssMb)).toFixed(0)} | ${median(timings.map((t) => t.peakRssMb)).toFixed(0)} |`);
   }
 }
-
-await main();

@@ -1,17 +1,18 @@
 // `bioner-stream <command>` with the offline tools' commands added to the runtime's.
 import { dispatch, RUNTIME_COMMANDS, type Command } from '../../src/cli/commands.js';
+import { conceptOracleCommand } from '../bench/concept-oracle.js';
+import { conceptsEndToEndCommand } from '../bench/concepts-end-to-end.js';
+import { lexiconBenchCommand } from '../bench/lexicon-bench.js';
+import { matmulKernelsCommand } from '../bench/matmul-kernels.js';
+import { benchCommand } from '../bench/run-bench.js';
+import { servingBenchCommand } from '../bench/serving-bench.js';
+import { soakBenchCommand } from '../bench/soak-bench.js';
+import { variantsBenchCommand } from '../bench/variants-bench.js';
 import { ensureDefaultModel } from '../default-model/default-model.js';
+import { demoCommand } from '../demo/demo.js';
+import { evaluateModelCommand } from '../train/evaluate-model.js';
 import { trainCommand } from '../train/train-command.js';
 import { importCommand } from './import-command.js';
-
-/** The benchmarks and the demo are scripts that read process.argv: the command hands its arguments on. */
-const script = (path: string, summary: string): Command => ({
-  summary,
-  run: async (argv) => {
-    process.argv = [process.argv[0]!, path, ...argv];
-    await import(path);
-  },
-});
 
 /**
  * A runtime command that takes a model, given the default one (fetched, merged and cached on
@@ -33,11 +34,18 @@ const COMMANDS: Record<string, Command> = {
   serve: withDefaultModel(RUNTIME_COMMANDS.serve!),
   import: { run: importCommand, summary: 'convert a GGUF file or Hugging Face checkpoint into an ONNX model directory' },
   train: { run: trainCommand, summary: 'fine-tune a model on conv_term conversations from biomedical corpora (LoRA or full)' },
-  bench: script('../bench/run-bench.js', 'the inference benchmark (npm run bench; --quick for a short run)'),
-  'bench-serving': script('../bench/serving-bench.js', 'in-worker inference against bioner-stream serve, over a real broker'),
-  demo: script('../demo/demo.js', 'the whole streaming job with the default model on a local broker (npm run demo)'),
+  'evaluate-model': { run: evaluateModelCommand, summary: "a model's strict and lenient F1 on the recipe corpora, next to the oracle's" },
+  demo: { run: demoCommand, summary: 'the whole streaming job with the default model on a local broker (npm run demo)' },
+  bench: { run: benchCommand, summary: 'the inference benchmark (npm run bench; --quick for a short run)' },
+  'bench-serving': { run: servingBenchCommand, summary: 'in-worker inference against bioner-stream serve, over a real broker (npm run bench:serving)' },
+  'bench-soak': { run: soakBenchCommand, summary: 'a long at-least-once run with a worker killed and the broker restarted (npm run bench:soak)' },
+  'bench-concept-oracle': { run: conceptOracleCommand, summary: 'concept linking alone on gold mentions: id accuracy, time and memory' },
+  'bench-concepts': { run: conceptsEndToEndCommand, summary: 'annotate + eval with concepts, abbreviation grounding on and off' },
+  'bench-lexicon': { run: lexiconBenchCommand, summary: 'load time and memory of a synthetic lexicon of a million names' },
+  'bench-variants': { run: variantsBenchCommand, summary: 'prefill and decode times and memory of the weight variants, each in a process of its own' },
+  'bench-matmul': { run: matmulKernelsCommand, summary: "one product of the model's shapes in each ONNX Runtime CPU kernel" },
 };
 
 const code = await dispatch(process.argv.slice(2), COMMANDS);
-// A script may have set its own exit code (the demo does when its worker fails).
+// The demo sets its own exit code when its worker fails.
 process.exitCode ||= code;

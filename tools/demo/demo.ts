@@ -1,8 +1,8 @@
-// `npm run demo`: the whole streaming job on embedded defaults. Starts a real Kafka broker,
-// creates the topics, runs a worker with the default model, produces PubMed abstracts, reads the
-// outputs back, prints a summary, and stops everything.
+// `bioner-stream demo` (`npm run demo`): the whole streaming job on embedded defaults. Starts a
+// real Kafka broker, creates the topics, runs a worker with the default model, produces PubMed
+// abstracts, reads the outputs back, prints a summary, and stops everything.
 import { existsSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { integer, parseCommandLine, text } from '../../src/cli/options.js';
 import { workerConfig } from '../../src/cli/run-command.js';
 import { readAnnotated } from '../../src/consumers/annotated-reader.js';
 import { StreamWorker, type WorkerConfig } from '../../src/consumers/stream-worker.js';
@@ -25,11 +25,17 @@ interface Broker {
   stop(): Promise<void>;
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: { documents: { type: 'string', default: '10' }, model: { type: 'string' } },
-  });
-  const count = Number(values.documents);
+const COMMAND_LINE = {
+  synopsis: 'usage: bioner-stream demo [options]   (npm run demo -- [options])',
+  options: {
+    documents: integer('NCBI-disease test abstracts to stream', 10),
+    model: text('DIR', 'the model (default: the shipped default model)'),
+  },
+};
+
+export async function demoCommand(argv: string[]): Promise<void> {
+  const { values } = parseCommandLine(argv, COMMAND_LINE);
+  const count = values.documents;
   const input = existsSync(SHARED_ABSTRACTS) ? SHARED_ABSTRACTS : BUNDLED_ABSTRACTS;
   const documents = (await readCorpus(input, 'pubtator')).documents.slice(0, count);
   const model = values.model ?? (await ensureDefaultModel());
@@ -130,5 +136,3 @@ function markedSentences(annotated: AnnotatedDocument[], limit: number): string[
 function step(message: string): void {
   console.error(`demo: ${message}`);
 }
-
-await main();

@@ -74,7 +74,7 @@ export async function buildDataset(recipe: Recipe, modelDir: string, outDir: str
 }
 
 async function readSplit(source: SplitSource): Promise<Corpus> {
-  const corpus = await readCorpus(source.file, source.format!);
+  const corpus = await readCorpus(source.file, source.format);
   if (source.folds === undefined) return corpus;
   const use = new Set(source.use ?? []);
   const documents = corpus.documents.filter((_, i) => use.has(i % source.folds!));

@@ -1,16 +1,13 @@
-// The model card's quality figures, through the whole pipeline: `annotate` then `eval` on each
-// recipe corpus's test split (or devel split; strict on document offsets, and UniversalNER's lenient string
-// match), next to the oracle (gold answers through the same splitting and grounding), which
-// shows what the pipeline itself loses.
-//
-//   node dist/tools/train/evaluate-model.js [--model DIR] [--dtype D] [--recipe FILE] [--split test|devel]
-//     [--corpus NAME] [--documents N] [--out FILE]
+// `bioner-stream evaluate-model`: the model card's quality figures, through the whole pipeline:
+// `annotate` then `eval` on each recipe corpus's test split (or devel split; strict on document
+// offsets, and UniversalNER's lenient string match), next to the oracle (gold answers through the
+// same splitting and grounding), which shows what the pipeline itself loses.
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { choice, integer, parseCommandLine, text } from '../../src/cli/options.js';
+import { choice, integer, parseCommandLine, text, UsageError } from '../../src/cli/options.js';
 import { MODEL_DTYPES } from '../../src/inference/onnx/decoder-session.js';
 import type { Report } from '../../src/evaluation/score.js';
 import { projectPath, readJson } from '../../src/project.js';
@@ -22,7 +19,7 @@ import { loadRecipe, type SplitSource } from './recipe.js';
 const run = promisify(execFile);
 
 const COMMAND_LINE = {
-  synopsis: 'usage: node dist/tools/train/evaluate-model.js [options]',
+  synopsis: 'usage: bioner-stream evaluate-model [options]',
   options: {
     model: text('DIR', 'the model to score (default: the shipped default model)'),
     dtype: choice(MODEL_DTYPES, 'which weights under onnx/ annotate loads (default: annotate\'s own)'),
@@ -43,44 +40,46 @@ interface CorpusScores {
   oracle: Report;
 }
 
-const { values: o } = parseCommandLine(process.argv.slice(2), COMMAND_LINE);
-const model = o.model ?? (await ensureDefaultModel());
-const recipe = loadRecipe(o.recipe);
-const guidelines = readJson<Record<string, string[]>>(join(model, 'guidelines.json'));
-const dir = await mkdtemp(join(tmpdir(), 'bioner-evaluate-'));
-const results: CorpusScores[] = [];
-const corpora = recipe.corpora.filter((c) => c[o.split] && (o.corpus === undefined || c.name === o.corpus));
-if (corpora.length === 0) throw new Error(`${o.recipe} has no ${o.split} split${o.corpus ? ` for a corpus named ${o.corpus}` : ''}`);
+export async function evaluateModelCommand(argv: string[]): Promise<void> {
+  const { values: o } = parseCommandLine(argv, COMMAND_LINE);
+  const model = o.model ?? (await ensureDefaultModel());
+  const recipe = loadRecipe(o.recipe);
+  const guidelines = readJson<Record<string, string[]>>(join(model, 'guidelines.json'));
+  const dir = await mkdtemp(join(tmpdir(), 'bioner-evaluate-'));
+  const results: CorpusScores[] = [];
+  const corpora = recipe.corpora.filter((c) => c[o.split] && (o.corpus === undefined || c.name === o.corpus));
+  if (corpora.length === 0) throw new UsageError(`${o.recipe} has no ${o.split} split${o.corpus ? ` for a corpus named ${o.corpus}` : ''}`);
 
-for (const corpus of corpora) {
-  const split = corpus[o.split]!;
-  const format = split.format!;
-  // The oracle backend tells the gold file's format by its extension.
-  const gold = join(dir, `${corpus.name}.${format === 'iob' ? 'tsv' : format}`);
-  const documents = await writeFirstDocuments(split, o.documents, gold);
-  const types = (guidelines[corpus.name] ?? []).join(',');
-  const annotate = async (modelSpec: string, out: string, ...options: string[]) => {
-    const started = performance.now();
-    await cli('annotate', '--input', gold, '--input-format', format, '--model', modelSpec, '--guidelines', corpus.name,
-      '--types', types, '--output', out, ...options);
-    return (performance.now() - started) / 1000;
-  };
-  const score = async (pred: string, match: string) =>
-    JSON.parse(await cli('eval', '--gold', gold, '--gold-format', format, '--pred', pred, '--match', match, '--json')) as Report;
-  const pred = join(dir, `${corpus.name}.jsonl`);
-  const seconds = await annotate(model, pred, ...(o.dtype ? ['--dtype', o.dtype] : []));
-  await annotate(`oracle:${gold}`, join(dir, `${corpus.name}.oracle.jsonl`));
-  results.push({
-    corpus: corpus.name, documents, seconds,
-    strict: await score(pred, 'strict'),
-    lenient: await score(pred, 'lenient'),
-    oracle: await score(join(dir, `${corpus.name}.oracle.jsonl`), 'strict'),
-  });
-  console.error(`${corpus.name}: strict F1 ${results.at(-1)!.strict.overall.f1.toFixed(3)} in ${seconds.toFixed(0)} s`);
+  for (const corpus of corpora) {
+    const split = corpus[o.split]!;
+    const { format } = split;
+    // The oracle backend tells the gold file's format by its extension.
+    const gold = join(dir, `${corpus.name}.${format === 'iob' ? 'tsv' : format}`);
+    const documents = await writeFirstDocuments(split, o.documents, gold);
+    const types = (guidelines[corpus.name] ?? []).join(',');
+    const annotate = async (modelSpec: string, out: string, ...options: string[]) => {
+      const started = performance.now();
+      await cli('annotate', '--input', gold, '--input-format', format, '--model', modelSpec, '--guidelines', corpus.name,
+        '--types', types, '--output', out, ...options);
+      return (performance.now() - started) / 1000;
+    };
+    const score = async (pred: string, match: string) =>
+      JSON.parse(await cli('eval', '--gold', gold, '--gold-format', format, '--pred', pred, '--match', match, '--json')) as Report;
+    const pred = join(dir, `${corpus.name}.jsonl`);
+    const seconds = await annotate(model, pred, ...(o.dtype ? ['--dtype', o.dtype] : []));
+    await annotate(`oracle:${gold}`, join(dir, `${corpus.name}.oracle.jsonl`));
+    results.push({
+      corpus: corpus.name, documents, seconds,
+      strict: await score(pred, 'strict'),
+      lenient: await score(pred, 'lenient'),
+      oracle: await score(join(dir, `${corpus.name}.oracle.jsonl`), 'strict'),
+    });
+    console.error(`${corpus.name}: strict F1 ${results.at(-1)!.strict.overall.f1.toFixed(3)} in ${seconds.toFixed(0)} s`);
+  }
+
+  await writeFile(o.out, `${JSON.stringify({ model, dtype: o.dtype, split: o.split, documents: o.documents, results }, null, 2)}\n`);
+  console.log(table(results));
 }
-
-await writeFile(o.out, `${JSON.stringify({ model, dtype: o.dtype, split: o.split, documents: o.documents, results }, null, 2)}\n`);
-console.log(table(results));
 
 /**
  * The first `n` blank-line-separated blocks (PubTator documents, IOB sentences) of a split; all

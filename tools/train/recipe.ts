@@ -1,13 +1,15 @@
 // A training recipe: which corpora teach the model, with which guideline names and caps, and the
 // trainer's hyper-parameters. One JSON file per shipped model, kept next to its adapter, so the
 // model card's numbers can be reproduced from it.
-import { readJson, projectPath } from '../../src/project.js';
+import { z } from 'zod';
 import { CORPUS_FORMATS, type CorpusFormat } from '../../src/corpora/index.js';
+import { validate } from '../../src/domain/validate.js';
+import { projectPath, readJson } from '../../src/project.js';
 
 /** A corpus file, or the folds of one: document i belongs to fold i % folds. */
 export interface SplitSource {
   file: string;
-  format?: CorpusFormat;
+  format: CorpusFormat;
   folds?: number;
   use?: number[];
 }
@@ -43,35 +45,45 @@ export interface Recipe {
   training: Record<string, number | string | boolean>;
 }
 
+const text = z.string({ error: 'must be a string' });
+const positiveInteger = z.int({ error: 'must be a positive integer' }).positive({ error: 'must be a positive integer' });
+const format = z.enum(CORPUS_FORMATS, { error: `must be one of ${CORPUS_FORMATS.join(', ')}` });
+
+/** A file name, or {file, format, folds, use}; the file relative to the project root, like ../shared/data. */
+const split = z.preprocess((value) => (typeof value === 'string' ? { file: value } : value), z.object({
+  file: text.transform((file) => projectPath(file)),
+  format: format.optional(),
+  folds: positiveInteger.optional(),
+  use: z.array(z.int({ error: 'must be a fold number' }).nonnegative({ error: 'must be a fold number' }), { error: 'must list fold numbers' }).optional(),
+}, { error: 'must be a file or {file, format, folds, use}' }));
+
+const corpus = z.object({
+  name: text,
+  labels: text,
+  format,
+  train: split,
+  devel: split,
+  test: split.optional(),
+  cap: positiveInteger,
+  max_empty_share: z.number({ error: 'must be a number' }).min(0, { error: 'must be between 0 and 1' }).max(1, { error: 'must be between 0 and 1' }).optional(),
+}, { error: 'must be an object' }).transform(({ train, devel, test, ...c }): RecipeCorpus => {
+  // A split is in its corpus's format unless it says otherwise.
+  const inFormat = (source: typeof train): SplitSource => ({ ...source, format: source.format ?? c.format });
+  return { ...c, train: inFormat(train), devel: inFormat(devel), ...(test ? { test: inFormat(test) } : {}) };
+});
+
+const RECIPE: z.ZodType<Recipe> = z.object({
+  name: text,
+  base: text,
+  template: text,
+  seed: z.int({ error: 'must be an integer' }),
+  devel_cap: positiveInteger,
+  corpora: z.array(corpus, { error: 'must list the corpora' }).min(1, { error: 'must list at least one corpus' }),
+  training: z.record(z.string(), z.union([z.number(), z.string(), z.boolean()], { error: 'must be a number, a string, or true or false' }),
+    { error: 'must map settings to values' }),
+}, { error: 'is not an object' });
+
+/** The recipe in `path`, checked field by field: a bad one fails in one line that names the field. */
 export function loadRecipe(path: string): Recipe {
-  const recipe = readJson<Recipe>(path);
-  const where = (field: string) => `${path}: ${field}`;
-  for (const key of ['name', 'base', 'template'] as const) {
-    if (typeof recipe[key] !== 'string') throw new Error(where(`"${key}" must be a string`));
-  }
-  if (!Array.isArray(recipe.corpora) || recipe.corpora.length === 0) throw new Error(where('"corpora" must list at least one corpus'));
-  const split = (source: SplitSource | string, field: string, format: CorpusFormat): SplitSource => {
-    const s = typeof source === 'string' ? { file: source } : source;
-    if (typeof s?.file !== 'string') throw new Error(where(`${field} must be a file or {file, format, folds, use}`));
-    const f = s.format ?? format;
-    if (!CORPUS_FORMATS.includes(f)) throw new Error(where(`${field}: unknown format "${f}"`));
-    return { ...s, file: projectPath(s.file), format: f }; // relative to the project root, like ../shared/data
-  };
-  return {
-    ...recipe,
-    corpora: recipe.corpora.map((c, i) => {
-      const field = `corpora[${i}]`;
-      if (typeof c.name !== 'string' || typeof c.labels !== 'string') throw new Error(where(`${field} needs "name" and "labels"`));
-      if (!Number.isInteger(c.cap) || c.cap <= 0) throw new Error(where(`${field}.cap must be a positive integer`));
-      if (c.max_empty_share !== undefined && !(c.max_empty_share >= 0 && c.max_empty_share <= 1)) {
-        throw new Error(where(`${field}.max_empty_share must be between 0 and 1`));
-      }
-      return {
-        ...c,
-        train: split(c.train, `${field}.train`, c.format),
-        devel: split(c.devel, `${field}.devel`, c.format),
-        ...(c.test ? { test: split(c.test, `${field}.test`, c.format) } : {}),
-      };
-    }),
-  };
+  return validate(RECIPE, readJson(path), path);
 }
