@@ -8,7 +8,7 @@ import { RecordingBackend } from '../inference/answer-log.js';
 import { createBackend } from '../inference/create-backend.js';
 import { GuidelinePlan } from '../inference/model-guidelines.js';
 import { Annotator } from '../pipeline/annotator.js';
-import { conceptLinker } from '../pipeline/concept-lexicons.js';
+import { conceptLinker, LEXICON_SPEC_HELP } from '../pipeline/concept-lexicons.js';
 import { queryBatcher } from '../inference/query-batcher.js';
 import { PIPELINE_VERSION, projectPath } from '../project.js';
 import { loadPromptTemplate } from '../stages/build-prompt.js';
@@ -29,8 +29,7 @@ const OPTIONS = {
   output: text('OUT', 'where the annotations go, written as --output-format says', { required: true }),
   'output-format': choice(OUTPUT_FORMATS, 'jsonl: one EntityRecord a line; pubtator: with concept ids, as the BioCreative V ' +
     'CDR evaluator reads it; bioc-xml, bioc-json: BioC collections', 'jsonl'),
-  lexicons: text('SPEC', "concept lexicons: default (built from the training corpora's gold ids), none, or " +
-    'TYPE=FILE[,TYPE=FILE] (CTD_*.tsv[.gz], id/name/synonyms TSV, .obo)', 'default'),
+  lexicons: text('SPEC', LEXICON_SPEC_HELP, 'default'),
   'link-threshold': fraction('lowest character-trigram similarity accepted as a concept', DEFAULT_LINK_THRESHOLD),
   'save-answers': text('FILE', "the model's raw answers, JSON lines, for --model replay:FILE"),
   'no-abbreviation-grounding': toggle('a long form the model named does not ground its short form elsewhere'),

@@ -5,6 +5,7 @@ import { StreamWorker, type WorkerConfig } from '../consumers/stream-worker.js';
 import { DEFAULT_POOL_OPTIONS } from '../inference/remote/endpoint-pool.js';
 import { SASL_MECHANISMS } from '../kafka/connection.js';
 import { DEFAULT_TOPICS } from '../kafka/topics.js';
+import { LEXICON_SPEC_HELP } from '../pipeline/concept-lexicons.js';
 import { DEFAULT_LINK_THRESHOLD } from '../stages/concepts/concept-linker.js';
 import { BATCHING, inferenceWorkers, maxNewTokens } from './common-options.js';
 import { choice, fraction, integer, list, parseCommandLine, text, UsageError } from './options.js';
@@ -55,8 +56,7 @@ const OPTIONS = {
   'inference-token': text('TOKEN', 'the bearer token of bioner-stream serve; set BIONER_INFERENCE_TOKEN from a Secret'),
   'shutdown-timeout-ms': integer('drain time on SIGTERM', 20_000),
   'session-timeout-ms': integer('consumer group session timeout', 30_000),
-  lexicons: text('SPEC', "concept lexicons: default (from the training corpora's gold ids), none, or " +
-    'TYPE=FILE[,TYPE=FILE] (CTD_*.tsv[.gz], id/name/synonyms TSV, .obo)', 'default'),
+  lexicons: text('SPEC', LEXICON_SPEC_HELP, 'default'),
   'link-threshold': fraction('lowest character-trigram similarity accepted as a concept', DEFAULT_LINK_THRESHOLD),
   'abbreviation-grounding': choice(['on', 'off'] as const, 'a long form the model named grounds its short form elsewhere', 'on'),
 };
