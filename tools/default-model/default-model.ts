@@ -24,6 +24,7 @@ export const BASE_MODEL_GGUF = projectPath('.cache', 'models', 'SmolLM2-135M-Ins
 /** The shipped LoRA adapter, trained by `bioner-stream train` (see its README, the model card). */
 export const SHIPPED_ADAPTER = projectPath('models', 'smollm2-135m-bioner');
 export const DEFAULT_MODEL_DIR = projectPath('.cache', 'models', 'smollm2-135m-bioner');
+
 /** The default model cannot be had here (no PyPI, no pip): says why and what to do instead. */
 export class DefaultModelUnavailableError extends Error {}
 

