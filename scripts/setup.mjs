@@ -1,5 +1,6 @@
-// Makes a fresh clone runnable: npm packages, the compiled TypeScript and the generated test
-// model. Every step is skipped when already done, so `npm test` and `npm run demo` can call it.
+// Makes a fresh clone runnable: npm packages, the compiled TypeScript, the default concept
+// lexicons (shipped in dist/lexicons) and the generated test model. Every step is skipped when
+// already done (the lexicons take seconds and are rebuilt), so `npm test` and `npm run demo` can call it.
 import { execFileSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -16,4 +17,5 @@ if (mtime(installed) < mtime(join(root, 'package-lock.json'))) {
 }
 
 run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.json')]);
+run(process.execPath, [join(root, 'scripts', 'build-lexicons.mjs')]);
 run(process.execPath, [join(root, 'scripts', 'build-test-model.mjs')]);

@@ -8,6 +8,7 @@ import { defaultWorkerCount } from '../inference/onnx/inference-pool.js';
 import { DEFAULT_ENGINE_OPTIONS, type OnnxEngineOptions } from '../inference/onnx/onnx-backend.js';
 import { DEFAULT_POOL_OPTIONS } from '../inference/remote/endpoint-pool.js';
 import { PIPELINE_DEFAULTS, type PipelineSettings } from '../pipeline/assemble-pipeline.js';
+import { LEXICON_SPEC_HELP } from '../pipeline/concept-lexicons.js';
 import { projectPath } from '../project.js';
 import { choice, fraction, integer, list, onOff, oneOf, parseCommandLine, text, type OptionValues } from './options.js';
 
@@ -65,8 +66,7 @@ export const PIPELINE_OPTIONS = {
   template: text('NAME|FILE', 'prompt template: conv_term, universalner, or a JSON file', PIPELINE_DEFAULTS.template),
   'entity-types': text('FILE', 'type vocabulary and corpus label mapping', projectPath('config', 'entity-types.json'), 'config/entity-types.json'),
   guidelines: text('NAME', "one corpus guideline for every type (default: each group of types under the model's corpus that fits it best)"),
-  lexicons: text('SPEC', "concept lexicons: default (built from the training corpora's gold ids), none, or " +
-    'TYPE=FILE[,TYPE=FILE] (CTD_*.tsv[.gz], id/name/synonyms TSV, .obo)', PIPELINE_DEFAULTS.lexicons),
+  lexicons: text('SPEC', LEXICON_SPEC_HELP, PIPELINE_DEFAULTS.lexicons),
   'link-threshold': fraction('lowest character-trigram similarity accepted as a concept', PIPELINE_DEFAULTS.linkThreshold),
   'abbreviation-grounding': onOff('a long form the model named grounds its short form elsewhere', PIPELINE_DEFAULTS.abbreviationGrounding),
   'max-sentences': integer('documents that split into more sentences are refused (a dead letter in run)', PIPELINE_DEFAULTS.maxSentences),

@@ -1,5 +1,5 @@
 // `bioner-stream lexicon`: builds a lexicon TSV from gold-annotated corpora (their concept ids),
-// or, with no --from, the default lexicons that annotate and run otherwise build on first use.
+// or, with no --from, lists the default lexicons the build shipped.
 import { writeFile } from 'node:fs/promises';
 import { CORPUS_FORMATS } from '../corpora/index.js';
 import { defaultLexiconFiles, lexiconFromGold } from '../pipeline/concept-lexicons.js';
@@ -9,7 +9,7 @@ import { choice, parseCommandLine, text, UsageError } from './options.js';
 
 const COMMAND_LINE = {
   synopsis: 'usage: bioner-stream lexicon [--from FILE[,FILE] --format FORMAT --type TYPE --out FILE.tsv]\n\n' +
-    'With no options, builds the default lexicons (training splits of NCBI-disease and BC5CDR) into .cache/lexicons.',
+    'With no options, lists the shipped default lexicons (MeSH and the training corpora, built with the project).',
   options: {
     from: text('FILES', 'gold corpora, comma-separated, whose concept ids teach the lexicon (use training splits only)'),
     format: choice(CORPUS_FORMATS, 'their format', 'pubtator'),
@@ -22,7 +22,7 @@ export async function lexiconCommand(argv: string[]): Promise<void> {
   const { values: o } = parseCommandLine(argv, COMMAND_LINE);
   const entityTypes = EntityTypes.load();
   if (o.from === undefined) {
-    const files = await defaultLexiconFiles(entityTypes, (message) => console.error(`warning: ${message}`));
+    const files = defaultLexiconFiles((message) => console.error(`warning: ${message}`));
     for (const [type, file] of files) console.error(`${type}: ${file}`);
     return;
   }

@@ -1,13 +1,16 @@
-// Which lexicons concept linking uses: `default` (built from the training corpora's gold ids on
-// first use, into .cache/lexicons), `none`, or the user's own files, `TYPE=FILE[,TYPE=FILE]`.
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+// Which lexicons concept linking uses, as `--lexicons` names them: `default` (the shipped ones,
+// which the build writes into dist/lexicons: MeSH with the training corpora's names, see
+// tools/lexicons/), the user's files `TYPE=FILE`, both (`default,gene=genes.tsv`), or `none`.
+// Nothing here writes a file: the runtime may run from a read-only install.
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { readCorpus, type CorpusFormat } from '../corpora/index.js';
 import { projectPath } from '../project.js';
 import { ConceptLinker, DEFAULT_LINK_THRESHOLD } from '../stages/concepts/concept-linker.js';
 import { goldLexicon } from '../stages/concepts/gold-lexicon.js';
-import { formatLexiconTsv, readLexiconFile } from '../stages/concepts/lexicon-files.js';
+import { readLexiconFile } from '../stages/concepts/lexicon-files.js';
 import { Lexicon, type Concept } from '../stages/concepts/lexicon.js';
+import { mergeConcepts } from '../stages/concepts/merge-concepts.js';
 import type { EntityTypes } from '../stages/entity-types.js';
 
 export interface GoldSource {
@@ -15,18 +18,15 @@ export interface GoldSource {
   format: CorpusFormat;
 }
 
-const SHARED_DATA = (...parts: string[]) => projectPath('..', 'shared', 'data', ...parts);
+/** The shipped default lexicons, one TYPE.tsv each: written by the build, only read at run time. */
+export const DEFAULT_LEXICON_DIR = projectPath('dist', 'lexicons');
 
-/** Training splits only: the devel and test splits measure the lexicons. */
-export const DEFAULT_LEXICON_SOURCES: Record<string, GoldSource[]> = {
-  disease: [
-    { file: SHARED_DATA('ncbi-disease', 'train.pubtator'), format: 'pubtator' },
-    { file: SHARED_DATA('bc5cdr-pubtator', 'train.pubtator'), format: 'pubtator' },
-  ],
-  chemical: [{ file: SHARED_DATA('bc5cdr-pubtator', 'train.pubtator'), format: 'pubtator' }],
-};
-
-export const DEFAULT_LEXICON_DIR = projectPath('.cache', 'lexicons');
+/** What `--lexicons` accepts, for the commands' usage text. */
+export const LEXICON_SPEC_HELP =
+  'concept lexicons, comma-separated items that add up, in order: default (the shipped disease and chemical lexicons: ' +
+  "MeSH descriptors with the training corpora's names), TYPE=FILE (CTD_*.tsv[.gz], id/name/synonyms TSV, .obo; joins " +
+  "any earlier lexicon of TYPE, a concept in both keeping the earlier one's name), or none alone. Without default, " +
+  "only the files' types are linked";
 
 /** The concepts of `type` that the gold mentions of `sources` link to. */
 export async function lexiconFromGold(sources: readonly GoldSource[], type: string, entityTypes: EntityTypes): Promise<Concept[]> {
@@ -38,33 +38,11 @@ export async function lexiconFromGold(sources: readonly GoldSource[], type: stri
   return goldLexicon(mentions);
 }
 
-/**
- * The default lexicon files, built from DEFAULT_LEXICON_SOURCES when not yet in `dir`. A type
- * whose training corpus is absent gets none, with a warning: its mentions stay unlinked.
- */
-export async function defaultLexiconFiles(
-  entityTypes: EntityTypes,
-  warn: (message: string) => void,
-  dir = DEFAULT_LEXICON_DIR,
-): Promise<Map<string, string>> {
-  const files = new Map<string, string>();
-  for (const [type, sources] of Object.entries(DEFAULT_LEXICON_SOURCES)) {
-    const file = `${dir}/${type}.tsv`;
-    if (!existsSync(file)) {
-      const missing = sources.find((s) => !existsSync(s.file));
-      if (missing) {
-        warn(`no default ${type} lexicon: ${missing.file} not found; ${type} mentions get no concept (or pass --lexicons ${type}=FILE)`);
-        continue;
-      }
-      mkdirSync(dirname(file), { recursive: true });
-      // Written aside, then renamed: workers starting together never read a half-written file.
-      const partial = `${file}.${process.pid}.partial`;
-      writeFileSync(partial, formatLexiconTsv(await lexiconFromGold(sources, type, entityTypes)));
-      renameSync(partial, file);
-    }
-    files.set(type, file);
-  }
-  return files;
+/** The shipped lexicon files, type → file; none, with a warning, when the build has not made them. */
+export function defaultLexiconFiles(warn: (message: string) => void, dir = DEFAULT_LEXICON_DIR): Map<string, string> {
+  const names = existsSync(dir) ? readdirSync(dir).filter((name) => name.endsWith('.tsv')).sort() : [];
+  if (names.length === 0) warn(`no default lexicons in ${dir}: the build makes them (node scripts/setup.mjs); mentions get no concept`);
+  return new Map(names.map((name) => [name.slice(0, -'.tsv'.length), join(dir, name)]));
 }
 
 /** A linker over the lexicons `spec` names; undefined for `none`. */
@@ -73,23 +51,39 @@ export async function conceptLinker(
   entityTypes: EntityTypes,
   options: { threshold?: number; warn?: (message: string) => void } = {},
 ): Promise<ConceptLinker | undefined> {
-  if (spec === 'none') return undefined;
+  if (spec.trim() === 'none') return undefined;
   const warn = options.warn ?? ((message: string) => console.error(`warning: ${message}`));
-  const files = spec === 'default' ? await defaultLexiconFiles(entityTypes, warn) : lexiconSpec(spec, entityTypes);
   const lexicons = new Map<string, Lexicon>();
-  for (const [type, file] of files) lexicons.set(type, new Lexicon(readLexiconFile(file)));
+  for (const [type, files] of lexiconSpec(spec, entityTypes, warn)) {
+    // One file needs no merging, which would normalise every name once more (seconds for a million).
+    const concepts = files.length === 1 ? readLexiconFile(files[0]!) : mergeConcepts(files.map((file) => readLexiconFile(file)));
+    lexicons.set(type, new Lexicon(concepts));
+  }
   return new ConceptLinker(lexicons, { threshold: options.threshold ?? DEFAULT_LINK_THRESHOLD });
 }
 
-/** `disease=CTD_diseases.tsv,chemical=CTD_chemicals.tsv.gz` → canonical type → file. */
-export function lexiconSpec(spec: string, entityTypes: EntityTypes): Map<string, string> {
-  const files = new Map<string, string>();
-  for (const item of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
+/**
+ * `default,disease=CTD_diseases.tsv.gz,gene=genes.tsv` → canonical type → its files, in the order
+ * given (`default` stands for the shipped ones); empty for `none`, which takes no other item.
+ */
+export function lexiconSpec(spec: string, entityTypes: EntityTypes, warn: (message: string) => void): Map<string, string[]> {
+  const items = spec.split(',').map((s) => s.trim()).filter(Boolean);
+  if (items.includes('none')) {
+    if (items.length > 1) throw new Error(`bad lexicons "${spec}": none takes no other item`);
+    return new Map();
+  }
+  const files = new Map<string, string[]>();
+  const add = (type: string, file: string) => files.set(type, [...(files.get(type) ?? []), file]);
+  for (const item of items) {
+    if (item === 'default') {
+      for (const [type, file] of defaultLexiconFiles(warn)) add(type, file);
+      continue;
+    }
     const eq = item.indexOf('=');
     if (eq <= 0) throw new Error(`bad lexicon "${item}": expected TYPE=FILE, default or none`);
     const file = item.slice(eq + 1);
     if (!existsSync(file)) throw new Error(`cannot read lexicon ${file}: no such file`);
-    files.set(entityTypes.canonical(item.slice(0, eq)), file);
+    add(entityTypes.canonical(item.slice(0, eq)), file);
   }
   return files;
 }

@@ -1,13 +1,16 @@
 // What a big lexicon costs: a synthetic one of N names (default a million, MeSH + NCBI Gene
-// scale) is written as a plain TSV, then read, indexed and queried, with time and memory each step:
+// scale) is written as a plain TSV, then read, indexed and queried, with time and memory each step.
+// With --lexicons SPEC, what the lexicons `--lexicons` names cost a worker instead (e.g. default):
 // `bioner-stream bench-lexicon`.
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { integer, parseCommandLine, toggle } from '../../src/cli/options.js';
+import { integer, parseCommandLine, text, toggle } from '../../src/cli/options.js';
+import { conceptLinker } from '../../src/pipeline/concept-lexicons.js';
 import { mulberry32 } from '../../src/seeded-random.js';
 import { formatLexiconTsv, readLexiconFile } from '../../src/stages/concepts/lexicon-files.js';
 import { Lexicon, type Concept } from '../../src/stages/concepts/lexicon.js';
+import { EntityTypes } from '../../src/stages/entity-types.js';
 
 const SYLLABLES = ['al', 'be', 'cor', 'da', 'en', 'fi', 'gan', 'hy', 'in', 'ko', 'lu', 'mer', 'no', 'ox', 'pra', 'qui',
   'ro', 'sul', 'tri', 'ur', 'vi', 'xan', 'yl', 'zo', 'phe', 'thi', 'chlo', 'meth', 'eth', 'prop', 'but', 'ide'];
@@ -30,6 +33,7 @@ const COMMAND_LINE = {
   synopsis: 'usage: bioner-stream bench-lexicon [options]',
   options: {
     names: integer('names in the synthetic lexicon', 1_000_000),
+    lexicons: text('SPEC', 'measure these lexicons instead of a synthetic one, e.g. default'),
     json: toggle('print the figures as JSON'),
   },
   notes: 'Under node --expose-gc (node --expose-gc bin/bioner-stream.js bench-lexicon) memory is measured after collection.',
@@ -37,6 +41,7 @@ const COMMAND_LINE = {
 
 export async function lexiconBenchCommand(argv: string[]): Promise<void> {
   const { values } = parseCommandLine(argv, COMMAND_LINE);
+  if (values.lexicons !== undefined) return print(await lexiconsCost(values.lexicons), values.json);
   const { names } = values;
   const dir = mkdtempSync(join(tmpdir(), 'bioner-lexicon-bench-'));
   try {
@@ -80,11 +85,33 @@ export async function lexiconBenchCommand(argv: string[]): Promise<void> {
       fuzzy_ms_per_query: (fuzzySeconds / typos.length) * 1e3,
       fuzzy_hit_rate: fuzzyHits / typos.length,
     };
-    if (values.json) console.log(JSON.stringify(result, null, 2));
-    else for (const [key, value] of Object.entries(result)) console.log(`${key.padEnd(30)} ${typeof value === 'number' && !Number.isInteger(value) ? value.toFixed(3) : value}`);
+    print(result, values.json);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The lexicons of `spec` loaded as a worker loads them, their n-gram indexes built up front. */
+async function lexiconsCost(spec: string): Promise<Record<string, number | string>> {
+  const entityTypes = EntityTypes.load();
+  const base = memory();
+  const started = performance.now();
+  const linker = (await conceptLinker(spec, entityTypes))?.prepare();
+  const loaded = memory();
+  if (!linker) throw new Error('--lexicons none loads nothing');
+  return {
+    lexicons: spec,
+    load_seconds: (performance.now() - started) / 1000,
+    rss_added_mb: loaded.rss - base.rss,
+    heap_added_mb: loaded.heap - base.heap,
+    array_buffers_added_mb: loaded.arrayBuffers - base.arrayBuffers,
+    rss_mb: loaded.rss,
+  };
+}
+
+function print(result: Record<string, number | string>, json: boolean): void {
+  if (json) console.log(JSON.stringify(result, null, 2));
+  else for (const [key, value] of Object.entries(result)) console.log(`${key.padEnd(30)} ${typeof value === 'number' && !Number.isInteger(value) ? value.toFixed(3) : value}`);
 }
 
 function memory(): { heap: number; arrayBuffers: number; rss: number } {
