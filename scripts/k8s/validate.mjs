@@ -401,6 +401,7 @@ export async function checkDockerfile(root, path = join(root, 'docker', 'Dockerf
   const problems = validate(content)
     .filter((d) => d.severity === 1)
     .map((d) => `line ${d.range.start.line + 1}: ${d.message}`);
+  const admitted = buildContextFilter(root);
   // Stages by FROM; a stage that no later FROM or COPY --from builds on is an image.
   const stages = [];
   for (const instruction of DockerfileParser.parse(content).getInstructions()) {
@@ -422,6 +423,9 @@ export async function checkDockerfile(root, path = join(root, 'docker', 'Dockerf
       const from = instruction.getFlags().find((f) => f.getName() === 'from')?.getValue();
       const source = stages.find((s) => s.name === from);
       if (source) source.used = true;
+      if (from === undefined) {
+        for (const path of args.slice(0, -1)) if (!admitted(path)) problems.push(`line ${line}: COPY ${path}, which .dockerignore keeps out of the build context`);
+      }
     }
   }
   const images = stages.filter((s) => !s.used);
@@ -436,6 +440,14 @@ export async function checkDockerfile(root, path = join(root, 'docker', 'Dockerf
     problems.push('onnxruntime-node no longer installs the CUDA provider as cuda12: revisit the cuda stage');
   }
   return { problems, images: images.map((i) => i.name) };
+}
+
+/** Whether the build context holds a path, by .dockerignore's allow-list (`*`, then `!path` lines). */
+function buildContextFilter(root) {
+  const lines = readFileSync(join(root, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  if (lines[0] !== '*') return () => true;
+  const allowed = lines.filter((l) => l.startsWith('!')).map((l) => l.slice(1).replace(/\/$/, ''));
+  return (path) => allowed.some((a) => path.replace(/\/$/, '') === a || path.startsWith(`${a}/`));
 }
 
 function listFiles(dir) {
