@@ -12,7 +12,7 @@ import type { ChatModel } from './chat-model.js';
 import { ConstrainedPicker } from './constrained-picker.js';
 import { Forward } from './forward.js';
 import { GenerationLoop } from './generation-loop.js';
-import type { EngineFeatures, SchedulerOptions } from './generation-scheduler.js';
+import type { EngineFeatures, GenerationSchedulerOptions } from './generation-scheduler.js';
 import type { RunStats } from './run-cost.js';
 import type { GeneratedTurn, Sequence, TurnRequest } from './sequence.js';
 import { greedyPicker } from './token-picker.js';
@@ -31,7 +31,7 @@ export interface AnsweredBatch {
   stats: InferenceStats;
 }
 
-export interface EngineOptions extends SchedulerOptions {
+export interface EngineOptions extends GenerationSchedulerOptions {
   /** Most token positions one forward pass may feed. */
   prefillChunkTokens: number;
 }

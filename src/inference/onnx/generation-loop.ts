@@ -4,7 +4,7 @@
 // calls arrive, so they join at the next pass.
 import type { DecoderLayout } from './decoder-session.js';
 import type { Forward } from './forward.js';
-import { GenerationScheduler, type EngineFeatures, type SchedulerOptions } from './generation-scheduler.js';
+import { GenerationScheduler, type EngineFeatures, type GenerationSchedulerOptions } from './generation-scheduler.js';
 import { ModelRunner } from './model-runner.js';
 import type { PrefixCache } from './prefix-cache.js';
 import type { RunStats } from './run-cost.js';
@@ -15,7 +15,7 @@ export class GenerationLoop {
   private readonly runner: ModelRunner;
   private running = false;
 
-  constructor(forward: Forward, layout: DecoderLayout, stopTokenIds: readonly number[], options: SchedulerOptions) {
+  constructor(forward: Forward, layout: DecoderLayout, stopTokenIds: readonly number[], options: GenerationSchedulerOptions) {
     this.scheduler = new GenerationScheduler(layout, stopTokenIds, options);
     this.runner = new ModelRunner(forward, layout);
   }

@@ -45,7 +45,7 @@ export const ALL_FEATURES: EngineFeatures = {
   reuse: true, prefixCache: true, jumpForward: true, promptLookup: true, stepBatching: true, lastLogitsOnly: true,
 };
 
-export interface SchedulerOptions {
+export interface GenerationSchedulerOptions {
   /** Most sequences decoding at once. */
   maxRows: number;
   /** Bound on the prefix cache's keys and values. */
@@ -106,7 +106,7 @@ export class GenerationScheduler {
   constructor(
     layout: DecoderLayout,
     stopTokenIds: readonly number[],
-    private readonly options: SchedulerOptions,
+    private readonly options: GenerationSchedulerOptions,
   ) {
     this.stops = new Set(stopTokenIds);
     this.prefixes = new PrefixCache(layout, options.prefixCacheBytes);
