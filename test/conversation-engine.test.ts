@@ -122,7 +122,7 @@ test('a prefix cache bounded to about one prompt evicts and stays exact', async 
   const prompt = model.encode(conversationFor(convTerm, TEXTS[0]!, TYPES, [])).length;
   const engine = new ConversationEngine(model, { ...ENGINE_OPTIONS, prefixCacheBytes: 1.5 * prompt * KvCache.bytesPerToken(model.layout) });
   for (let round = 0; round < 2; round++) assertSameAnswers(await answer(engine, convTerm, ALL_FEATURES, true), await run(convTerm, NAIVE, true));
-  const { stats, bytes, maxBytes } = engine.scheduler.prefixes;
+  const { stats, bytes, maxBytes } = engine.loop.prefixes;
   assert.ok(stats.evictions > 0, 'entries were evicted');
   assert.ok(stats.hits > 0, 'and some were still hit');
   assert.ok(bytes <= maxBytes);

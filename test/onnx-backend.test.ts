@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import type { Answer, Document, Query } from '../src/domain/types.js';
 import { createBackend } from '../src/inference/create-backend.js';
@@ -45,6 +46,24 @@ test('the ONNX backend answers through its worker pool; naive and reuse agree, a
     assert.equal(r.promptTokens + r.cachedPromptTokens, n.promptTokens);
     assert.equal(r.generatedTokens, n.generatedTokens);
     assert.ok(n.forwardSeconds > 0);
+  } finally {
+    await pool.close();
+  }
+});
+
+test('a crashed inference thread is replaced by exactly one worker, which answers', async () => {
+  const pool = await InferencePool.start({ modelDir: await testModelDir(), workers: 1, intraOpNumThreads: 1 });
+  try {
+    const [crashed] = pool['workers'];
+    // A message the thread cannot read throws in its handler: an uncaught exception, so 'error' and then 'exit'.
+    const exited = new Promise((resolve) => crashed!.thread.once('exit', resolve));
+    crashed!.thread.postMessage(null);
+    await exited;
+    assert.equal(pool.replacements, 1);
+    while (pool['workers'][0] === crashed) await sleep(20);
+    assert.equal(pool.size, 1);
+    const { completions } = await pool.complete([[{ role: 'user', content: 'Name a protein.' }]], 2);
+    assert.equal(completions.length, 1);
   } finally {
     await pool.close();
   }

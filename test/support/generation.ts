@@ -1,19 +1,15 @@
 // Greedy generation from plain prompts, as the tests drive it: through the runtime's generation
-// scheduler (`generate`), and the reference it is checked against (`generateWithoutCache`),
+// loop (`generate`), and the reference it is checked against (`generateWithoutCache`),
 // which feeds the whole sequence again from an empty cache at every step, so no cached key or
 // value is ever reused.
 import type { InferenceSession } from 'onnxruntime-node';
 import { decoderLayout } from '../../src/inference/onnx/decoder-session.js';
 import { Forward, logitsOffset } from '../../src/inference/onnx/forward.js';
-import {
-  ALL_FEATURES,
-  GenerationScheduler,
-  type EngineFeatures,
-  type GeneratedTurn,
-  type RunStats,
-  type Sequence,
-} from '../../src/inference/onnx/generation-scheduler.js';
+import { GenerationLoop } from '../../src/inference/onnx/generation-loop.js';
+import { ALL_FEATURES, type EngineFeatures } from '../../src/inference/onnx/generation-scheduler.js';
 import { KvCache } from '../../src/inference/onnx/kv-cache.js';
+import type { RunStats } from '../../src/inference/onnx/run-cost.js';
+import type { GeneratedTurn, Sequence } from '../../src/inference/onnx/sequence.js';
 import { greedyPicker, type TokenPicker } from '../../src/inference/onnx/token-picker.js';
 
 export interface GenerateOptions {
@@ -37,10 +33,10 @@ export interface GenerationResult {
 
 type Generation = (session: InferenceSession, prompts: readonly (readonly number[])[], options: GenerateOptions) => Promise<GenerationResult>;
 
-/** Each prompt as a one-turn sequence of the scheduler. */
+/** Each prompt as a one-turn sequence of the generation loop. */
 export const generate: Generation = async (session, prompts, options) => {
   const forward = new Forward(session, options.padTokenId);
-  const scheduler = new GenerationScheduler(forward, decoderLayout(session), options.stopTokenIds, {
+  const loop = new GenerationLoop(forward, decoderLayout(session), options.stopTokenIds, {
     maxRows: options.maxRows ?? prompts.length,
     prefixCacheBytes: 64 * 2 ** 20,
   });
@@ -54,7 +50,7 @@ export const generate: Generation = async (session, prompts, options) => {
       return { prompt: [...prompt], picker: options.picker?.(row) ?? greedyPicker, maxNewTokens: options.maxNewTokens };
     },
   }));
-  const stats = await scheduler.run(sequences, options.features ?? ALL_FEATURES);
+  const stats = await loop.run(sequences, options.features ?? ALL_FEATURES);
   return { ...summarise(prompts, turns as GeneratedTurn[]), stats };
 };
 

@@ -1,11 +1,13 @@
 // Greedy completion of whole chats, for the server's OpenAI-compatible endpoint: each
 // conversation is rendered with the model's chat template and run by the worker's generation
-// scheduler as a single turn.
+// loop as a single turn.
 import type { ChatMessage } from '../../domain/types.js';
 import type { InferenceStats } from '../../observability/inference-stats.js';
 import type { ChatModel } from './chat-model.js';
 import { inferenceStats } from './conversation-engine.js';
-import { ALL_FEATURES, type FinishReason, type GeneratedTurn, type GenerationScheduler, type Sequence } from './generation-scheduler.js';
+import type { GenerationLoop } from './generation-loop.js';
+import { ALL_FEATURES } from './generation-scheduler.js';
+import type { FinishReason, GeneratedTurn, Sequence } from './sequence.js';
 import { greedyPicker } from './token-picker.js';
 
 export interface Completion {
@@ -22,12 +24,12 @@ export interface CompletedBatch {
 
 export async function completeChats(
   model: ChatModel,
-  scheduler: GenerationScheduler,
+  loop: GenerationLoop,
   conversations: readonly ChatMessage[][],
   maxNewTokens: number,
 ): Promise<CompletedBatch> {
   const chats = conversations.map((conversation) => new Chat(model.encode(conversation), maxNewTokens));
-  const run = await scheduler.run(chats, ALL_FEATURES);
+  const run = await loop.run(chats, ALL_FEATURES);
   const completions = chats.map(({ prompt, turn }) => ({
     text: model.decode(turn!.tokens),
     promptTokens: prompt.length,

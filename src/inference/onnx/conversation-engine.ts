@@ -1,7 +1,7 @@
 // Answers queries inside an inference worker. Each query becomes conversations the generation
-// scheduler runs: conv_term asks one conversation for every type in turn; UniversalNER-style
+// loop runs: conv_term asks one conversation for every type in turn; UniversalNER-style
 // templates (`multi_turn: false`) ask one single-turn conversation per type, whose shared
-// prefix the scheduler feeds once. Calls run at once and share the scheduler's batch.
+// prefix the scheduler feeds once. Calls run at once and share the loop's batch.
 import type { PromptTemplate } from '../../domain/prompt-template.js';
 import type { Answer, Query } from '../../domain/types.js';
 import type { InferenceStats } from '../../observability/inference-stats.js';
@@ -11,15 +11,10 @@ import { AnswerGrammar } from './answer-grammar.js';
 import type { ChatModel } from './chat-model.js';
 import { ConstrainedPicker } from './constrained-picker.js';
 import { Forward } from './forward.js';
-import {
-  GenerationScheduler,
-  type EngineFeatures,
-  type GeneratedTurn,
-  type RunStats,
-  type SchedulerOptions,
-  type Sequence,
-  type TurnRequest,
-} from './generation-scheduler.js';
+import { GenerationLoop } from './generation-loop.js';
+import type { EngineFeatures, GenerationSchedulerOptions } from './generation-scheduler.js';
+import type { RunStats } from './run-cost.js';
+import type { GeneratedTurn, Sequence, TurnRequest } from './sequence.js';
 import { greedyPicker } from './token-picker.js';
 import type { Vocabulary } from './vocabulary.js';
 
@@ -36,29 +31,29 @@ export interface AnsweredBatch {
   stats: InferenceStats;
 }
 
-export interface EngineOptions extends SchedulerOptions {
+export interface EngineOptions extends GenerationSchedulerOptions {
   /** Most token positions one forward pass may feed. */
   prefillChunkTokens: number;
 }
 
 export class ConversationEngine {
-  readonly scheduler: GenerationScheduler;
+  readonly loop: GenerationLoop;
 
   constructor(
     private readonly model: ChatModel,
     options: EngineOptions,
   ) {
     const forward = new Forward(model.session, model.padTokenId, options.prefillChunkTokens);
-    this.scheduler = new GenerationScheduler(forward, model.layout, model.stopTokenIds, options);
+    this.loop = new GenerationLoop(forward, model.layout, model.stopTokenIds, options);
   }
 
   async answer(queries: readonly Query[], settings: AnswerSettings): Promise<AnsweredBatch> {
     if (settings.constrained && !this.model.vocabulary) {
-      throw new Error('constrained decoding needs a byte-level BPE tokenizer; run this model unconstrained');
+      throw new Error('constrained decoding needs a byte-level BPE tokenizer; run this model with --constrained off');
     }
     const byQuery = queries.map((query) =>
       dialoguesOf(settings.template, query).map((dialogue) => new Conversation(this.model, settings, query.sentence.text, dialogue)));
-    const run = await this.scheduler.run(byQuery.flat(), settings.features);
+    const run = await this.loop.run(byQuery.flat(), settings.features);
     const answers = byQuery.map((conversations) => conversations.flatMap((c) => c.answers));
     return { answers, stats: inferenceStats(run, answers.reduce((n, a) => n + a.length, 0)) };
   }
@@ -69,7 +64,7 @@ export function inferenceStats(run: RunStats, answers: number): InferenceStats {
   return { batches: 1, answers, ...run };
 }
 
-/** One query's conversation, fed to the scheduler a turn at a time: each prompt the whole chat so far. */
+/** One query's conversation, fed to the generation loop a turn at a time: each prompt the whole chat so far. */
 class Conversation implements Sequence {
   readonly answers: Answer[] = [];
   private grammar: AnswerGrammar | null = null;

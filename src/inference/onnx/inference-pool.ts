@@ -52,6 +52,7 @@ class PooledWorker {
   static spawn(config: WorkerThreadConfig, onExit: (worker: PooledWorker, error: Error) => void): Promise<PooledWorker> {
     const thread = new Worker(new URL('./worker-thread.js', import.meta.url), { workerData: config });
     const worker = new PooledWorker(thread);
+    let crash: Error | undefined;
     return new Promise((resolve, reject) => {
       thread.on('message', (reply: WorkerReply) => {
         if (reply.kind === 'ready') {
@@ -63,17 +64,19 @@ class PooledWorker {
         if (reply.kind === 'done') call?.resolve(reply.result);
         else call?.reject(new Error(`inference failed: ${reply.message}`));
       });
+      // A thread that throws emits 'error' and then 'exit': only the exit ends the worker, so one crash is one replacement.
       thread.on('error', (error) => {
+        crash = error;
         reject(new Error(`inference worker failed to start: ${error.message}`));
-        onExit(worker, error);
       });
-      thread.on('exit', (code) => onExit(worker, new Error(`inference worker exited with code ${code}`)));
+      thread.on('exit', (code) => onExit(worker, crash ?? new Error(`inference worker exited with code ${code}`)));
     });
   }
 }
 
 export class InferencePool {
   private nextId = 0;
+  private replaced = 0;
   private closing = false;
 
   private constructor(
@@ -103,6 +106,11 @@ export class InferencePool {
 
   get size(): number {
     return this.workers.length;
+  }
+
+  /** Workers started in place of crashed ones. */
+  get replacements(): number {
+    return this.replaced;
   }
 
   /** Whether the model's vocabulary supports constrained decoding. */
@@ -154,6 +162,7 @@ export class InferencePool {
     worker.calls.clear();
     const index = this.workers.indexOf(worker);
     if (this.closing || index < 0) return;
+    this.replaced++;
     this.spawn().then(
       (replacement) => (this.workers[index] = replacement),
       () => this.workers.splice(this.workers.indexOf(worker), 1),

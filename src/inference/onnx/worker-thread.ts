@@ -1,5 +1,5 @@
 // Worker-thread entry: owns one ChatModel and its conversation engine. Calls run at once: their
-// sequences share the engine's generation scheduler, which batches them step by step.
+// sequences share the engine's generation loop, which batches them step by step.
 import { parentPort, workerData } from 'node:worker_threads';
 import { completeChats } from './chat-completion.js';
 import { ChatModel } from './chat-model.js';
@@ -14,7 +14,7 @@ port.postMessage({ kind: 'ready', constrainable: model.vocabulary !== null } sat
 
 async function serve(call: WorkerCall): Promise<WorkerResult> {
   if (call.kind === 'answer') return { kind: 'answered', batch: await engine.answer(call.queries, call.settings) };
-  return { kind: 'completed', batch: await completeChats(model, engine.scheduler, call.conversations, call.maxNewTokens) };
+  return { kind: 'completed', batch: await completeChats(model, engine.loop, call.conversations, call.maxNewTokens) };
 }
 
 port.on('message', (request: WorkerRequest) => {
