@@ -28,7 +28,7 @@ async function serve(overrides: Partial<ServeConfig> = {}): Promise<{ server: In
     model: modelDir, host: '127.0.0.1', port: 0,
     batchSize: 8, batchWaitMs: 5, maxQueued: 64, maxQueuedPerClient: 32, queueTimeoutMs: 30_000,
     maxBodyBytes: 64 * 1024,
-    engine: { executionProvider: 'cpu', workers: 1, features: ALL_FEATURES, constrained: false, maxNewTokens: MAX_NEW_TOKENS },
+    engine: { executionProvider: 'cpu', threads: 1, features: ALL_FEATURES, constrained: false, maxNewTokens: MAX_NEW_TOKENS },
     maxCompletionTokens: 32, ...overrides,
   });
   return { server, url: (path) => `http://127.0.0.1:${server.port}${path}` };
@@ -55,7 +55,7 @@ describe('inference server', () => {
     const body = (await response.json()) as AnswerResponse;
     assert.equal(body.model, modelDir);
 
-    const local = await OnnxBackend.start(template, { modelDir, workers: 1, constrained: false, maxNewTokens: MAX_NEW_TOKENS });
+    const local = await OnnxBackend.start(template, { modelDir, threads: 1, constrained: false, maxNewTokens: MAX_NEW_TOKENS });
     try {
       assert.deepEqual(body.answers.map((a) => a.map(({ type, raw }) => ({ type, raw }))),
         (await local.answer(queries.map(asQuery))).map((a) => a.map(({ type, raw }) => ({ type, raw }))));

@@ -33,7 +33,7 @@ function annotator(backend: ModelBackend): Annotator {
 }
 
 test('the ONNX backend answers through its worker pool; naive and reuse agree, and the work is counted', async () => {
-  const pool = await InferencePool.start({ modelDir: await testModelDir(), workers: 1, intraOpNumThreads: 1 });
+  const pool = await InferencePool.start({ modelDir: await testModelDir(), threads: 1, intraOpNumThreads: 1 });
   try {
     const settings = { template, constrained: false, maxNewTokens: 6 };
     const naive = new OnnxBackend(pool, { ...settings, features: { ...ALL_FEATURES, reuse: false, prefixCache: false } });
@@ -52,7 +52,7 @@ test('the ONNX backend answers through its worker pool; naive and reuse agree, a
 });
 
 test('a crashed inference thread is replaced by exactly one worker, which answers', async () => {
-  const pool = await InferencePool.start({ modelDir: await testModelDir(), workers: 1, intraOpNumThreads: 1 });
+  const pool = await InferencePool.start({ modelDir: await testModelDir(), threads: 1, intraOpNumThreads: 1 });
   try {
     const [crashed] = pool['workers'];
     // A message the thread cannot read throws in its handler: an uncaught exception, so 'error' and then 'exit'.
@@ -70,7 +70,7 @@ test('a crashed inference thread is replaced by exactly one worker, which answer
 });
 
 test('by default a model directory gets constrained, cache-reusing inference, and entities carry confidences', async () => {
-  const backend = await createBackend(await testModelDir(), { template, entityTypes, engine: { workers: 1, maxNewTokens: 12 } });
+  const backend = await createBackend(await testModelDir(), { template, entityTypes, engine: { threads: 1, maxNewTokens: 12 } });
   try {
     assert.ok(backend instanceof OnnxBackend);
     assert.deepEqual(backend.settings.features, ALL_FEATURES);

@@ -67,7 +67,7 @@ describe('pipeline options', () => {
     const config = workerConfig(['--model', 'models/x'], { BIONER_QUERY_BATCH_SIZE: '4', BIONER_ABBREVIATION_GROUNDING: 'off' });
     assert.equal(config.pipeline.queryBatches.size, 4);
     assert.equal(config.pipeline.abbreviationGrounding, false);
-    assert.equal(config.pipeline.engine.workers, 1);
+    assert.equal(config.pipeline.engine.threads, 1);
   });
 
   test('on|off settings refuse any other word, in one line', () => {

@@ -4,7 +4,7 @@
 // one function.
 import { EXECUTION_PROVIDERS, MODEL_DTYPES } from '../inference/onnx/decoder-session.js';
 import { ALL_FEATURES, type EngineFeatures } from '../inference/onnx/generation-scheduler.js';
-import { defaultWorkerCount } from '../inference/onnx/inference-pool.js';
+import { defaultThreadCount } from '../inference/onnx/inference-pool.js';
 import { DEFAULT_ENGINE_OPTIONS, type OnnxEngineOptions } from '../inference/onnx/onnx-backend.js';
 import { DEFAULT_POOL_OPTIONS } from '../inference/remote/endpoint-pool.js';
 import { PIPELINE_DEFAULTS, type PipelineSettings } from '../pipeline/assemble-pipeline.js';
@@ -17,7 +17,7 @@ export const DOCUMENTS = { documents: integer('only the first N documents of the
 
 /** Threads of the local model, each with its own session and copy of the weights. */
 export const inferenceThreads = (fallback?: number) => fallback === undefined
-  ? integer('inference threads, each with its own session and share of the cores', defaultWorkerCount(), { shown: 'one per 4 cores, up to 4' })
+  ? integer('inference threads, each with its own session and share of the cores', defaultThreadCount(), { shown: 'one per 4 cores, up to 4' })
   : integer('inference threads, each with its own session and share of the cores', fallback);
 
 /** The engine's speed-ups by their command-line names. */
@@ -49,7 +49,7 @@ export const ENGINE_OPTIONS = {
 
 export function engineSettings(o: OptionValues<typeof ENGINE_OPTIONS>): Omit<OnnxEngineOptions, 'modelDir'> {
   return {
-    workers: o['inference-threads'],
+    threads: o['inference-threads'],
     maxNewTokens: o['max-new-tokens'],
     constrained: o.constrained,
     features: engineFeatures(o['engine-off']),

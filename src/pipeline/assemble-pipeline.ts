@@ -6,7 +6,7 @@ import { RecordingBackend } from '../inference/answer-log.js';
 import { createBackend, type BackendOptions } from '../inference/create-backend.js';
 import type { ModelBackend } from '../inference/model-backend.js';
 import { GuidelinePlan } from '../inference/model-guidelines.js';
-import { defaultWorkerCount } from '../inference/onnx/inference-pool.js';
+import { defaultThreadCount } from '../inference/onnx/inference-pool.js';
 import type { OnnxEngineOptions } from '../inference/onnx/onnx-backend.js';
 import { queryBatcher, type QueryBatcher } from '../inference/query-batcher.js';
 import { PIPELINE_VERSION } from '../project.js';
@@ -88,7 +88,7 @@ export async function assemblePipeline(settings: PipelineSettings, hooks: Pipeli
   const concepts = await conceptLinker(settings.lexicons, entityTypes, { threshold: settings.linkThreshold, ...(hooks.warn ? { warn: hooks.warn } : {}) });
   const model = await createBackend(settings.model, { template, entityTypes, engine: settings.engine, remote: settings.remote });
   const backend = settings.saveAnswers ? new RecordingBackend(model, settings.saveAnswers) : model;
-  const threads = settings.engine.workers ?? defaultWorkerCount();
+  const threads = settings.engine.threads ?? defaultThreadCount();
   const batcher = queryBatcher(backend, {
     batchSize: settings.queryBatches.size,
     batchWaitMs: settings.queryBatches.waitMs,

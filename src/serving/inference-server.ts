@@ -141,7 +141,7 @@ export class InferenceServer {
     });
     await this.warmUp();
     this.ready = true;
-    log('ready', { workers: this.pool.size, loadSeconds: Math.round(performance.now() - started) / 1000 });
+    log('ready', { threads: this.pool.size, loadSeconds: Math.round(performance.now() - started) / 1000 });
   }
 
   /** One batch per worker thread, so no request pays for the first run's allocations. */

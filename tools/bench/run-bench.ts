@@ -88,7 +88,7 @@ export async function benchCommand(argv: string[]): Promise<void> {
   /** What `annotate` runs with the mode's weights and speed-ups. */
   const settingsOf = (mode: Mode): PipelineSettings => ({
     ...defaults,
-    engine: { ...defaults.engine, dtype: mode.dtype, executionProvider, features: mode.features, workers },
+    engine: { ...defaults.engine, dtype: mode.dtype, executionProvider, features: mode.features, threads: workers },
     // Step batching has a second batch per thread waiting to join as the first drains; lockstep runs one each.
     queryBatches: { ...defaults.queryBatches, inFlight: mode.features.stepBatching ? 2 * workers : workers },
   });

@@ -10,8 +10,8 @@ import type { WorkerCall, WorkerThreadConfig, WorkerReply, WorkerRequest, Worker
 
 export interface PoolOptions extends Partial<Omit<WorkerThreadConfig, 'modelDir'>> {
   modelDir: string;
-  /** Worker threads (default: one per 4 cores, up to 4). Each holds its own copy of the weights. */
-  workers?: number;
+  /** Inference threads (default: one per 4 cores, up to 4), each a worker thread with its own session and copy of the weights. */
+  threads?: number;
 }
 
 /**
@@ -30,7 +30,7 @@ export const DEFAULT_PREFIX_CACHE_BYTES = 128 * 2 ** 20;
  * (`npm run bench -- --quick`, docs/performance.md). Past 4 threads a worker's operators wait
  * at their barriers, and each worker holds its own copy of the weights, hence the cap.
  */
-export function defaultWorkerCount(cores = availableParallelism()): number {
+export function defaultThreadCount(cores = availableParallelism()): number {
   return Math.max(1, Math.min(Math.ceil(cores / THREADS_PER_WORKER), MAX_DEFAULT_WORKERS));
 }
 
@@ -86,7 +86,7 @@ export class InferencePool {
   ) {}
 
   static async start(options: PoolOptions): Promise<InferencePool> {
-    const { workers: count = defaultWorkerCount(), ...rest } = options;
+    const { threads: count = defaultThreadCount(), ...rest } = options;
     const config: WorkerThreadConfig = {
       intraOpNumThreads: Math.max(1, Math.floor(availableParallelism() / count)),
       prefillChunkTokens: DEFAULT_PREFILL_CHUNK_TOKENS,
