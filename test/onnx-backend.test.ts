@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import type { Answer, Document, Query } from '../src/domain/types.js';
 import { createBackend } from '../src/inference/create-backend.js';
@@ -51,7 +50,7 @@ test('the ONNX backend answers through its worker pool; naive and reuse agree, a
   }
 });
 
-test('a crashed inference thread is replaced by exactly one worker, which answers', async () => {
+test('a crashed inference thread is replaced by exactly one worker; a call made while it starts waits for it and is answered', { timeout: 120_000 }, async () => {
   const pool = await InferencePool.start({ modelDir: await testModelDir(), threads: 1, intraOpNumThreads: 1 });
   try {
     const [crashed] = pool['workers'];
@@ -60,10 +59,12 @@ test('a crashed inference thread is replaced by exactly one worker, which answer
     crashed!.thread.postMessage(null);
     await exited;
     assert.equal(pool.replacements, 1);
-    while (pool['workers'][0] === crashed) await sleep(20);
-    assert.equal(pool.size, 1);
+    assert.equal(pool['workers'][0], crashed, 'the replacement is still starting');
     const { completions } = await pool.complete([[{ role: 'user', content: 'Name a protein.' }]], 2);
     assert.equal(completions.length, 1);
+    assert.notEqual(pool['workers'][0], crashed);
+    assert.equal(pool.size, 1);
+    assert.equal(pool.replacements, 1);
   } finally {
     await pool.close();
   }

@@ -78,6 +78,8 @@ export class InferencePool {
   private nextId = 0;
   private replaced = 0;
   private closing = false;
+  /** Crashed workers still in their slot, each with its replacement starting. */
+  private readonly restarts = new Map<PooledWorker, Promise<unknown>>();
 
   private constructor(
     readonly modelDir: string,
@@ -141,10 +143,18 @@ export class InferencePool {
     );
   }
 
-  /** To the worker with the fewest calls in flight; a worker runs its calls at once, batched step by step. */
-  private call(call: WorkerCall): Promise<WorkerResult> {
-    if (this.workers.length === 0) return Promise.reject(new Error('no inference worker is running'));
-    const worker = this.workers.reduce((a, b) => (b.calls.size < a.calls.size ? b : a));
+  /**
+   * To the live worker with the fewest calls in flight; a worker runs its calls at once, batched
+   * step by step. With every worker crashed, the call waits for a replacement, never for a dead thread.
+   */
+  private async call(call: WorkerCall): Promise<WorkerResult> {
+    const live = this.workers.filter((w) => !this.restarts.has(w));
+    if (live.length === 0) {
+      if (this.restarts.size === 0 || this.closing) throw new Error('no inference worker is running');
+      await Promise.race(this.restarts.values());
+      return this.call(call);
+    }
+    const worker = live.reduce((a, b) => (b.calls.size < a.calls.size ? b : a));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       worker.calls.set(id, { resolve, reject });
@@ -160,12 +170,16 @@ export class InferencePool {
   private onWorkerExit(worker: PooledWorker, error: Error): void {
     for (const call of worker.calls.values()) call.reject(error);
     worker.calls.clear();
-    const index = this.workers.indexOf(worker);
-    if (this.closing || index < 0) return;
+    if (this.closing || !this.workers.includes(worker)) return;
     this.replaced++;
-    this.spawn().then(
-      (replacement) => (this.workers[index] = replacement),
+    const restart = this.spawn().then(
+      async (replacement) => {
+        // Started after close(): nobody else will end it.
+        if (this.closing) return replacement.thread.terminate();
+        this.workers[this.workers.indexOf(worker)] = replacement;
+      },
       () => this.workers.splice(this.workers.indexOf(worker), 1),
-    );
+    ).finally(() => this.restarts.delete(worker));
+    this.restarts.set(worker, restart);
   }
 }
