@@ -79,7 +79,7 @@ export async function benchCommand(argv: string[]): Promise<void> {
   const config = JSON.parse(readFileSync(join(modelDir, 'config.json'), 'utf8')) as DecoderConfig;
   const defaults = defaultPipelineSettings(modelDir, []);
   const settings = {
-    seed, workers, execution_provider: executionProvider, query_batch_size: defaults.queryBatches.size,
+    seed, inference_threads: workers, execution_provider: executionProvider, query_batch_size: defaults.queryBatches.size,
     query_batch_wait_ms: defaults.queryBatches.waitMs, max_new_tokens: defaults.engine.maxNewTokens, quick: args.quick,
   };
   const host = machine();
