@@ -6,7 +6,7 @@
 //   inference   src/inference                             model backends: ONNX engine, remote clients, oracle
 //   pipeline    src/pipeline                              one document, one input record → outputs
 //   apps        src/consumers, src/producers, src/serving, src/kafka, src/evaluation
-//   cli         src/cli                                   the runtime commands
+//   cli         src/cli, src/library                      the entry points: the runtime commands, the library API
 //   tools       tools/                                    offline tools: import, bench, demo, default model
 //
 // In the apps layer only the consumers (the Kafka worker) may use their siblings. Tests sit
@@ -17,7 +17,7 @@ const LAYERS = [
   ['inference', '^src/inference/'],
   ['pipeline', '^src/pipeline/'],
   ['apps', '^src/(consumers|producers|serving|kafka|evaluation)/'],
-  ['cli', '^src/cli/'],
+  ['cli', '^src/(cli|library)/'],
   ['tools', '^tools/'],
 ];
 

@@ -3,8 +3,7 @@ import { createWriteStream, existsSync } from 'node:fs';
 import { finished } from 'node:stream/promises';
 import { annotationWriter, OUTPUT_FORMATS } from '../corpora/annotation-writers.js';
 import { CORPUS_FORMATS, firstDocuments, readCorpus } from '../corpora/index.js';
-import type { AnnotatedDocument, Document } from '../domain/types.js';
-import type { Annotator } from '../pipeline/annotator.js';
+import { annotateInOrder } from '../pipeline/annotate-in-order.js';
 import { assemblePipeline } from '../pipeline/assemble-pipeline.js';
 import { DOCUMENTS, PIPELINE_OPTIONS, pipelineSettings } from './common-options.js';
 import { choice, list, parseCommandLine, text, UsageError } from './options.js';
@@ -25,9 +24,6 @@ const COMMAND_LINE = {
   synopsis: 'usage: bioner-stream annotate --input FILE --input-format FORMAT --model MODEL --types LIST --output OUT [options]',
   options: OPTIONS,
 };
-
-/** Documents annotated at once: enough to keep batches full, few enough to bound memory. */
-const DOCUMENTS_IN_FLIGHT = 32;
 
 export function annotateConfig(argv: string[]) {
   const { values: o } = parseCommandLine(argv, COMMAND_LINE);
@@ -68,14 +64,4 @@ export async function annotateCommand(argv: string[]): Promise<void> {
   } finally {
     await pipeline.close();
   }
-}
-
-/** Annotates several documents at once but yields them in input order. */
-async function* annotateInOrder(annotator: Annotator, documents: Document[]): AsyncGenerator<AnnotatedDocument> {
-  const window: Promise<AnnotatedDocument>[] = [];
-  for (const document of documents) {
-    window.push(annotator.annotate(document));
-    if (window.length >= DOCUMENTS_IN_FLIGHT) yield await window.shift()!;
-  }
-  while (window.length > 0) yield await window.shift()!;
 }
