@@ -44,7 +44,7 @@ const UNREACHABLE: Record<string, string> = {
 /**
  * Connects once, kafkajs's logger silenced and about one try per broker, and lists the
  * cluster's topics. Without it a missing broker is a minute of retry logs; with it, one line
- * within the connection timeout. Other failures (TLS, SASL) keep kafkajs's message.
+ * within the connection timeout.
  */
 export async function reachCluster(connection: KafkaConnection): Promise<Set<string>> {
   const admin = new Kafka({
@@ -56,20 +56,20 @@ export async function reachCluster(connection: KafkaConnection): Promise<Set<str
     await admin.connect();
     return new Set(await admin.listTopics());
   } catch (error) {
-    throw new Error(connectionFailure(error, connection.brokers.join(',')));
+    throw connectionFailure(error, connection.brokers.join(','));
   } finally {
     await admin.disconnect();
   }
 }
 
-function connectionFailure(error: unknown, brokers: string): string {
+/** A failure to connect in one line; other failures (a refused SASL login, ...) as kafkajs words them. */
+function connectionFailure(error: unknown, brokers: string): unknown {
   // kafkajs wraps the last attempt's error (KafkaJSNumberOfRetriesExceeded) with it as the cause.
   const cause = ((error as { cause?: unknown }).cause ?? error) as { name?: string; code?: string; message?: string };
-  if (cause.name === 'KafkaJSConnectionError') {
-    const reason = cause.code ? UNREACHABLE[cause.code] : cause.message === 'Connection timeout' ? 'no answer in time' : undefined;
-    if (reason) return `no Kafka broker reachable at ${brokers} (${reason}); start one or pass --brokers`;
-  }
-  return `cannot connect to Kafka at ${brokers}: ${cause.message ?? String(error)}`;
+  if (!cause.name?.startsWith('KafkaJSConnection')) return error;
+  const reason = cause.code ? UNREACHABLE[cause.code] : cause.message === 'Connection timeout' ? 'no answer in time' : undefined;
+  return new Error(reason ? `no Kafka broker reachable at ${brokers} (${reason}); start one or pass --brokers`
+    : `cannot connect to Kafka at ${brokers}: ${cause.message}`);
 }
 
 function tlsOptions({ caFile, certFile, keyFile, verify }: NonNullable<KafkaConnection['tls']>) {
