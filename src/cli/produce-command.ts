@@ -36,8 +36,14 @@ export async function produceCommand(argv: string[]): Promise<void> {
   for (const warning of corpus.warnings) console.error(`warning: ${warning}`);
   const progress = new ProgressBar(corpus.documents.length, 'docs');
   const registry = createSchemaRegistry(schemaRegistrySettings(o));
-  await produceDocuments(createKafka(connection), registry, topic, corpus.documents, (count) => {
-    for (let i = 0; i < count; i++) progress.tick();
-  });
+  let sent = 0;
+  try {
+    await produceDocuments(createKafka(connection), registry, topic, corpus.documents, (count) => {
+      for (let i = 0; i < count; i++) progress.tick();
+      sent += count;
+    });
+  } catch (error) {
+    throw new Error(`${sent} of ${corpus.documents.length} documents acknowledged, then: ${(error as Error).message}`);
+  }
   console.error(`produced ${corpus.documents.length} documents to ${topic} on ${connection.brokers.join(',')}`);
 }

@@ -17,9 +17,10 @@ export async function produceDocuments(
   documents: readonly Document[],
   onSent: (count: number) => void,
 ): Promise<void> {
-  // Idempotent: a retried request never writes a document twice. The Java client's partitioner,
-  // so a key lands where Kafka Connect and other producers put it.
-  const producer = kafka.producer({ idempotent: true, createPartitioner: Partitioners.DefaultPartitioner });
+  // One request at a time keeps the order through retries; a retried request may write a batch
+  // twice, which the worker annotates again with the same entity ids. The Java client's
+  // partitioner, so a key lands where Kafka Connect and other producers put it.
+  const producer = kafka.producer({ maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   try {
     for (let i = 0; i < documents.length; i += BATCH_SIZE) {
