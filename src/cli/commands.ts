@@ -4,8 +4,10 @@ import { annotateCommand } from './annotate-command.js';
 import { UsageError } from './options.js';
 import { evalCommand } from './eval-command.js';
 import { lexiconCommand } from './lexicon-command.js';
+import { produceCommand } from './produce-command.js';
 import { runCommand } from './run-command.js';
 import { serveCommand } from './serve-command.js';
+import { tailCommand } from './tail-command.js';
 
 export interface Command {
   run: (argv: string[]) => Promise<void>;
@@ -16,8 +18,10 @@ export const RUNTIME_COMMANDS: Record<string, Command> = {
   annotate: { run: annotateCommand, summary: 'annotate a corpus file, writing EntityRecords (JSON lines), PubTator or BioC' },
   eval: { run: evalCommand, summary: 'score predicted EntityRecords against gold annotations' },
   lexicon: { run: lexiconCommand, summary: 'build a concept lexicon from gold corpora, or the default lexicons' },
+  produce: { run: produceCommand, summary: 'put a corpus file on the input topic as Avro Documents' },
   run: { run: runCommand, summary: 'run the Kafka consumer-group worker' },
   serve: { run: serveCommand, summary: 'serve the model over HTTP to many workers (native batches, OpenAI chat completions)' },
+  tail: { run: tailCommand, summary: 'print the entities, annotated documents or dead letters of the Kafka topics as JSON lines' },
 };
 
 function usage(commands: Record<string, Command>): string {

@@ -2,28 +2,19 @@
 // (BIONER_ + the flag in upper snake case), so a ConfigMap can configure a pod.
 import { hostname } from 'node:os';
 import { StreamWorker, type WorkerConfig } from '../consumers/stream-worker.js';
-import { SASL_MECHANISMS } from '../kafka/connection.js';
-import { DEFAULT_TOPICS } from '../kafka/topics.js';
+import { reachCluster } from '../kafka/connection.js';
 import { inferenceThreads, PIPELINE_OPTIONS, pipelineSettings } from './common-options.js';
-import { choice, integer, list, onOff, parseCommandLine, text, UsageError } from './options.js';
+import { KAFKA_OPTIONS, kafkaConnection, SCHEMA_REGISTRY_OPTIONS, schemaRegistrySettings, TOPIC_OPTIONS, topicNames } from './kafka-options.js';
+import { choice, integer, list, parseCommandLine, text, toggle } from './options.js';
 import { onShutdown, untilShutdown } from './shutdown.js';
 
 const OPTIONS = {
-  brokers: list('LIST', 'bootstrap brokers, comma-separated', ['localhost:9092']),
-  'kafka-ssl': onOff('TLS to the brokers', false),
-  'kafka-ca-file': text('FILE', "PEM CA bundle the brokers' certificates are checked against (default: the system CAs)"),
-  'kafka-cert-file': text('FILE', 'PEM client certificate, for brokers that require mutual TLS'),
-  'kafka-key-file': text('FILE', 'PEM key of the client certificate'),
-  'kafka-ssl-verify': onOff("check the brokers' certificates and host names", true),
-  'kafka-sasl-mechanism': choice(['none', ...SASL_MECHANISMS] as const, 'SASL authentication', 'none'),
-  'kafka-sasl-username': text('NAME', 'SASL user'),
-  'kafka-sasl-password': text('SECRET', 'SASL password; set BIONER_KAFKA_SASL_PASSWORD from a Secret'),
-  'client-id': text('ID', 'Kafka client id', 'bioner-stream'),
+  ...KAFKA_OPTIONS,
   'group-id': text('ID', 'consumer group', 'bioner-stream'),
-  'input-topic': text('T', 'Avro Documents in', DEFAULT_TOPICS.documents),
-  'entities-topic': text('T', 'EntityRecords out', DEFAULT_TOPICS.entities),
-  'annotated-topic': text('T', 'AnnotatedDocuments out', DEFAULT_TOPICS.annotated),
-  'dlq-topic': text('T', 'dead letters', DEFAULT_TOPICS.deadLetters),
+  ...TOPIC_OPTIONS,
+  'create-topics': toggle('create the four topics where missing, then run (a dev cluster)'),
+  'topic-partitions': integer('partitions of the topics --create-topics creates', 3),
+  'topic-replication': integer('replication factor of the topics --create-topics creates', 1),
   types: list('LIST', 'entity types when a document names none', ['disease']),
   ...PIPELINE_OPTIONS,
   // A worker pod requests one core: one thread, unless the model runs elsewhere anyway.
@@ -35,12 +26,7 @@ const OPTIONS = {
   'metrics-port': integer('/metrics, /healthz, /readyz; 0 picks a free port', 9464, { min: 0, max: 65_535 }),
   'metrics-host': text('HOST', 'address of /metrics and the probes (a pod sets 0.0.0.0)', '127.0.0.1'),
   'stall-timeout-ms': integer('a partition with uncommitted records and no commit for this long fails /readyz', 300_000),
-  'schema-registry-url': text('URL', 'Confluent Schema Registry, base path included (Apicurio: …/apis/ccompat/v7); ' +
-    'without it, fixed schema ids 1-3'),
-  'schema-registry-user': text('NAME', 'basic auth user of the schema registry'),
-  'schema-registry-password': text('SECRET', 'its password; set BIONER_SCHEMA_REGISTRY_PASSWORD from a Secret'),
-  'schema-registry-token': text('TOKEN', 'bearer token of the schema registry; set BIONER_SCHEMA_REGISTRY_TOKEN from a Secret'),
-  'schema-registry-timeout-ms': integer('bound on each schema registry request', 10_000),
+  ...SCHEMA_REGISTRY_OPTIONS,
   'shutdown-timeout-ms': integer('drain time on SIGTERM', 20_000),
   'session-timeout-ms': integer('consumer group session timeout', 30_000),
 };
@@ -52,25 +38,11 @@ const COMMAND_LINE = {
 
 export function workerConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): WorkerConfig {
   const { values: o } = parseCommandLine(argv, { ...COMMAND_LINE, env });
-  const mechanism = o['kafka-sasl-mechanism'];
+  const schemaRegistry = schemaRegistrySettings(o);
   return {
-    kafka: {
-      brokers: o.brokers,
-      clientId: o['client-id'],
-      ...(o['kafka-ssl'] ? {
-        tls: {
-          verify: o['kafka-ssl-verify'],
-          ...(o['kafka-ca-file'] ? { caFile: o['kafka-ca-file'] } : {}),
-          ...(o['kafka-cert-file'] ? { certFile: o['kafka-cert-file'] } : {}),
-          ...(o['kafka-key-file'] ? { keyFile: o['kafka-key-file'] } : {}),
-        },
-      } : {}),
-      ...(mechanism !== 'none' ? {
-        sasl: { mechanism, username: o['kafka-sasl-username'] ?? '', password: o['kafka-sasl-password'] ?? '' },
-      } : {}),
-    },
+    kafka: kafkaConnection(o),
     groupId: o['group-id'],
-    topics: { documents: o['input-topic'], entities: o['entities-topic'], annotated: o['annotated-topic'], deadLetters: o['dlq-topic'] },
+    topics: topicNames(o),
     pipeline: pipelineSettings(o, o.types),
     maxInFlightDocuments: o['max-in-flight'],
     maxDocumentChars: o['max-document-chars'],
@@ -79,27 +51,17 @@ export function workerConfig(argv: string[], env: NodeJS.ProcessEnv = process.en
     metricsPort: o['metrics-port'],
     metricsHost: o['metrics-host'],
     stallTimeoutMs: o['stall-timeout-ms'],
-    ...(o['schema-registry-url'] ? {
-      schemaRegistry: { url: o['schema-registry-url'], timeoutMs: o['schema-registry-timeout-ms'], ...registryAuthorization(o) },
-    } : {}),
+    ...(schemaRegistry ? { schemaRegistry } : {}),
     shutdownTimeoutMs: o['shutdown-timeout-ms'],
     sessionTimeoutMs: o['session-timeout-ms'],
+    ...(o['create-topics'] ? { createTopics: { partitions: o['topic-partitions'], replicationFactor: o['topic-replication'] } } : {}),
   };
-}
-
-/** Basic auth from user and password, or a bearer token; not both. */
-function registryAuthorization(o: { 'schema-registry-user'?: string; 'schema-registry-password'?: string; 'schema-registry-token'?: string }) {
-  const user = o['schema-registry-user'];
-  const token = o['schema-registry-token'];
-  if (user !== undefined && token !== undefined) throw new UsageError('give --schema-registry-user or --schema-registry-token, not both');
-  if (user !== undefined) {
-    return { authorization: `Basic ${Buffer.from(`${user}:${o['schema-registry-password'] ?? ''}`).toString('base64')}` };
-  }
-  return token === undefined ? {} : { authorization: `Bearer ${token}` };
 }
 
 export async function runCommand(argv: string[]): Promise<void> {
   const config = workerConfig(argv);
+  // Before the model loads: a missing broker is one line at once, not after the load and a minute of retries.
+  await reachCluster(config.kafka);
   let worker: StreamWorker | undefined;
   // A signal while the worker starts exits at once: nothing is consumed yet.
   const shutdown = onShutdown(config.shutdownTimeoutMs, async () => worker?.stop(config.shutdownTimeoutMs));

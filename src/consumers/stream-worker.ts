@@ -2,9 +2,10 @@
 import type { Server } from 'node:http';
 import type { Consumer } from 'kafkajs';
 import type { Topics } from '../domain/records.js';
-import { FixedSchemaRegistry, HttpSchemaRegistry } from '../domain/schema-registry.js';
+import { createSchemaRegistry, type SchemaRegistrySettings } from '../domain/schema-registry.js';
 import type { ModelBackend } from '../inference/model-backend.js';
 import { createKafka, type KafkaConnection } from '../kafka/connection.js';
+import { ensureTopics } from '../kafka/topics.js';
 import { startProbeServer } from '../observability/probes.js';
 import { createLog } from '../observability/log.js';
 import { WorkerMetrics } from '../observability/metrics.js';
@@ -27,11 +28,13 @@ export interface WorkerConfig {
   metricsPort: number;
   /** Where /metrics and the probes listen: 127.0.0.1 unless a pod's kubelet must reach them. */
   metricsHost: string;
-  schemaRegistry?: { url: string; authorization?: string; timeoutMs: number };
+  schemaRegistry?: SchemaRegistrySettings;
   /** A partition with uncommitted records and no commit for this long fails readiness. */
   stallTimeoutMs: number;
   shutdownTimeoutMs: number;
   sessionTimeoutMs: number;
+  /** Create the missing topics before joining: a dev cluster's setup. */
+  createTopics?: { partitions: number; replicationFactor: number };
 }
 
 const log = createLog('worker');
@@ -82,6 +85,11 @@ export class StreamWorker {
     metrics.watchInference(() => backend.stats?.());
 
     const kafka = createKafka(config.kafka);
+    if (config.createTopics) {
+      const { partitions, replicationFactor } = config.createTopics;
+      const created = await ensureTopics(kafka, config.topics, partitions, replicationFactor);
+      if (created.length > 0) log('created topics', { topics: created, partitions, replicationFactor });
+    }
     const consumer = kafka.consumer({
       groupId: config.groupId,
       sessionTimeout: config.sessionTimeoutMs,
@@ -103,7 +111,7 @@ export class StreamWorker {
 
     const records = new RecordAnnotator({
       annotator, entityTypes, topics: config.topics, metrics,
-      registry: config.schemaRegistry ? new HttpSchemaRegistry(config.schemaRegistry.url, config.schemaRegistry) : new FixedSchemaRegistry(),
+      registry: createSchemaRegistry(config.schemaRegistry),
       maxDocumentChars: config.maxDocumentChars,
       attempts: 3,
       retryBackoffMs: 500,

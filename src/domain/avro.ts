@@ -26,8 +26,11 @@ export function encodeEntityRecord(record: EntityRecord): Buffer {
 }
 
 export function decodeEntityRecord(bytes: Buffer): EntityRecord {
-  return plain(entityRecordType.fromBuffer(bytes));
+  return toEntityRecord(entityRecordType.fromBuffer(bytes));
 }
+
+/** An EntityRecord from what avsc decoded. */
+export const toEntityRecord = (decoded: unknown): EntityRecord => plain(decoded);
 
 export function encodeAnnotatedDocument(annotated: AnnotatedDocument): Buffer {
   return annotatedDocumentType.toBuffer(toAvroAnnotated(annotated));
@@ -39,7 +42,12 @@ export function toAvroAnnotated(annotated: AnnotatedDocument): unknown {
 }
 
 export function decodeAnnotatedDocument(bytes: Buffer): AnnotatedDocument {
-  const value = plain<AnnotatedDocument & { document: AvroDocument }>(annotatedDocumentType.fromBuffer(bytes));
+  return toAnnotatedDocument(annotatedDocumentType.fromBuffer(bytes));
+}
+
+/** An AnnotatedDocument from what avsc decoded. */
+export function toAnnotatedDocument(decoded: unknown): AnnotatedDocument {
+  const value = plain<AnnotatedDocument & { document: AvroDocument }>(decoded);
   return { ...value, document: fromAvroDocument(value.document) };
 }
 

@@ -97,6 +97,14 @@ export class HttpSchemaRegistry implements SchemaRegistry {
   }
 }
 
+/** Where the registry is, if there is one. */
+export type SchemaRegistrySettings = HttpRegistryOptions & { url: string };
+
+/** The registry at `settings.url`, or the fixed ids when none is configured. */
+export function createSchemaRegistry(settings: SchemaRegistrySettings | undefined): SchemaRegistry {
+  return settings ? new HttpSchemaRegistry(settings.url, settings) : new FixedSchemaRegistry();
+}
+
 /** The cached promise for `key`, made by `make` unless one is cached; a rejected one is dropped. */
 function cached<K, V>(cache: Map<K, Promise<V>>, key: K, make: () => Promise<V>): Promise<V> {
   let value = cache.get(key);

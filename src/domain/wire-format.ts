@@ -25,14 +25,21 @@ export function avroBody(bytes: Buffer): Buffer {
  * would be an empty id), so the first byte tells the two apart. Throws on anything else.
  */
 export async function decodeDocumentBytes(registry: SchemaRegistry, bytes: Buffer): Promise<Document> {
+  return toDocument(await decodeFramed(registry, documentType, bytes));
+}
+
+/**
+ * A value of `reader`'s schema from framed Avro (or plain, when the first byte is not 0), written
+ * with whatever schema its id names: a producer may write an older or newer schema than ours.
+ */
+export async function decodeFramed(registry: SchemaRegistry, reader: avro.Type, bytes: Buffer): Promise<unknown> {
   if (bytes.length === 0) throw new Error('empty message');
-  if (bytes[0] !== MAGIC) return toDocument(decodeLossless(documentType, bytes));
+  if (bytes[0] !== MAGIC) return decodeLossless(reader, bytes);
   if (bytes.length < HEADER_BYTES) throw new Error('truncated wire-format header');
   const writer = await registry.typeFor(bytes.readInt32BE(1));
   const body = bytes.subarray(HEADER_BYTES);
   const written = decodeLossless(writer, body);
-  // A producer may write an older or newer Document schema: resolve it against ours.
-  return toDocument(writer.equals(documentType) ? written : documentType.fromBuffer(body, documentType.createResolver(writer)));
+  return writer.equals(reader) ? written : reader.fromBuffer(body, reader.createResolver(writer));
 }
 
 /**
