@@ -251,6 +251,7 @@ test('readCorpus reads each format from a file, errors name the path and line', 
       iob: ['b.tsv', 'x\tB-Gene\n'],
       jsonl: ['c.jsonl', '{"id":"c","text":"C."}\n'],
       text: ['d.txt', 'D.'],
+      lines: ['g.txt', 'G1.\n\nG3.\n'],
       'bioc-xml': ['e.xml', '<collection><document><id>e</id><passage><offset>0</offset><text>E.</text></passage></document></collection>'],
       'bioc-json': ['f.json', '{"documents":[{"id":"f","passages":[{"offset":0,"text":"F."}]}]}'],
     };
@@ -259,7 +260,7 @@ test('readCorpus reads each format from a file, errors name the path and line', 
       await writeFile(join(dir, name), content);
       ids[format] = (await readCorpus(join(dir, name), format)).documents.map((d) => d.id);
     }
-    assert.deepEqual(ids, { pubtator: ['9'], iob: ['b:0'], jsonl: ['c'], text: ['d'], 'bioc-xml': ['e'], 'bioc-json': ['f'] });
+    assert.deepEqual(ids, { pubtator: ['9'], iob: ['b:0'], jsonl: ['c'], text: ['d'], lines: ['g:1', 'g:3'], 'bioc-xml': ['e'], 'bioc-json': ['f'] });
 
     const bad = join(dir, 'bad.jsonl');
     await writeFile(bad, '{"id":"a","text":"x"}\nnot json\n');
