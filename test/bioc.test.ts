@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { annotationWriter, type OutputFormat } from '../src/corpora/annotation-writers.js';
+import { annotationWriter, type StreamFormat } from '../src/corpora/annotation-writers.js';
 import { CorpusFormatError, parseBiocJson, parseBiocXml, parsePubTator, readCorpus } from '../src/corpora/index.js';
 import { XmlSyntaxError } from '../src/corpora/xml.js';
 import type { AnnotatedDocument, Corpus } from '../src/domain/types.js';
@@ -28,7 +28,7 @@ async function annotate(corpus: Corpus): Promise<AnnotatedDocument[]> {
   return Promise.all(corpus.documents.map((d) => annotator.annotate(d)));
 }
 
-function write(format: OutputFormat, annotated: AnnotatedDocument[]): string {
+function write(format: StreamFormat, annotated: AnnotatedDocument[]): string {
   const writer = annotationWriter(format, label);
   return writer.start() + annotated.map((a) => writer.document(a)).join('') + writer.end();
 }

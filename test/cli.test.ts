@@ -122,7 +122,7 @@ test('annotate fails clearly on bad input, an unknown format, a missing model or
   const cases: Array<[string[], RegExp]> = [
     [['--input', SAMPLE, '--input-format', 'pubtator', '--model', `oracle:${SAMPLE}`, '--lexicons', `disease=${badLexicon}`],
       /bad\.tsv:2: expected id<TAB>name/],
-    [['--input', '/nonexistent.txt', '--input-format', 'text'], /cannot read input \/nonexistent.txt/],
+    [['--input', '/nonexistent.txt', '--input-format', 'text'], /cannot read --input \/nonexistent.txt: no such file or folder/],
     [['--input', SAMPLE, '--input-format', 'xml'], /unknown --input-format "xml"; expected one of: pubtator, iob, jsonl, text/],
     [['--input', SAMPLE, '--input-format', 'pubtator', '--model', '/no/model'], /model not found: \/no\/model/],
     [['--input', SAMPLE, '--input-format', 'iob'], /sample.pubtator:1: /],
@@ -136,7 +136,7 @@ test('annotate fails clearly on bad input, an unknown format, a missing model or
 
 test('eval rejects predictions that are not JSON lines, naming the line', async () => {
   const result = await cli('eval', '--gold', SAMPLE, '--gold-format', 'pubtator', '--pred', SAMPLE);
-  assert.equal(result.code, 1);
+  assert.equal(result.code, 2);
   assert.match(result.stderr, /sample.pubtator:1: not JSON/);
 });
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -251,6 +251,7 @@ test('readCorpus reads each format from a file, errors name the path and line', 
       iob: ['b.tsv', 'x\tB-Gene\n'],
       jsonl: ['c.jsonl', '{"id":"c","text":"C."}\n'],
       text: ['d.txt', 'D.'],
+      lines: ['g.txt', 'G1.\n\nG3.\n'],
       'bioc-xml': ['e.xml', '<collection><document><id>e</id><passage><offset>0</offset><text>E.</text></passage></document></collection>'],
       'bioc-json': ['f.json', '{"documents":[{"id":"f","passages":[{"offset":0,"text":"F."}]}]}'],
     };
@@ -259,11 +260,47 @@ test('readCorpus reads each format from a file, errors name the path and line', 
       await writeFile(join(dir, name), content);
       ids[format] = (await readCorpus(join(dir, name), format)).documents.map((d) => d.id);
     }
-    assert.deepEqual(ids, { pubtator: ['9'], iob: ['b:0'], jsonl: ['c'], text: ['d'], 'bioc-xml': ['e'], 'bioc-json': ['f'] });
+    assert.deepEqual(ids, { pubtator: ['9'], iob: ['b:0'], jsonl: ['c'], text: ['d'], lines: ['g:1', 'g:3'], 'bioc-xml': ['e'], 'bioc-json': ['f'] });
 
     const bad = join(dir, 'bad.jsonl');
     await writeFile(bad, '{"id":"a","text":"x"}\nnot json\n');
     await assert.rejects(readCorpus(bad, 'jsonl'), (error: Error) => error.message.startsWith(`${bad}:2: invalid JSON`));
+  } finally {
+    await rm(dir, { recursive: true });
+  }
+});
+
+test('a folder is one corpus: files in name order, an id an earlier file used kept as id#2 with a warning, mentions moved along', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'bioner-corpora-'));
+  try {
+    await mkdir(join(dir, 'sub'));
+    await writeFile(join(dir, 'b.pubtator'), '7|t|Flu.\n7|a|\n7\t0\t3\tFlu\tDisease\t-1\n');
+    await writeFile(join(dir, 'a.pubtator'), '7|t|Cold.\n7|a|\n');
+    const corpus = await readCorpus(dir, 'pubtator');
+    assert.deepEqual(corpus.documents.map((d) => [d.id, d.title]), [['7', 'Cold.'], ['7#2', 'Flu.']]);
+    assert.deepEqual(corpus.mentions.map((m) => [m.docId, m.text]), [['7#2', 'Flu']]);
+    assert.deepEqual(corpus.warnings, ['document id 7 repeated in another file; kept as 7#2']);
+  } finally {
+    await rm(dir, { recursive: true });
+  }
+});
+
+test('bytes that are not UTF-8 text are refused with the byte and the line, never replaced', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'bioner-corpora-'));
+  try {
+    const cases: [number[], RegExp][] = [
+      [[0x61, 0x0a, 0x62, 0x00], /:2: a NUL byte at byte 3: a binary file/],
+      [[0x61, 0x0a, 0x0a, 0xc3, 0x28], /:3: invalid UTF-8 at byte 3 \(0xc3\)/], // a lead byte without its continuation
+      [[0xed, 0xa0, 0x80], /:1: invalid UTF-8 at byte 0 \(0xed\)/], // a UTF-16 surrogate
+      [[0xc0, 0xaf], /:1: invalid UTF-8 at byte 0 \(0xc0\)/], // an overlong '/'
+    ];
+    for (const [bytes, message] of cases) {
+      const file = join(dir, 'x.txt');
+      await writeFile(file, Buffer.from(bytes));
+      await assert.rejects(readCorpus(file, 'text'), message);
+    }
+    await writeFile(join(dir, 'ok.txt'), 'caf\u00e9 \u{1F9EC}');
+    assert.equal((await readCorpus(join(dir, 'ok.txt'), 'text')).documents[0]!.text, 'caf\u00e9 \u{1F9EC}');
   } finally {
     await rm(dir, { recursive: true });
   }

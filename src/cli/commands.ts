@@ -1,5 +1,7 @@
 // The runtime's commands and the dispatcher that turns their errors into one clear line. The
 // tools CLI (tools/cli/main.ts) adds its own commands to the same table.
+import { FileFormatError } from '../domain/file-format-error.js';
+import { ModelNotFoundError } from '../inference/create-backend.js';
 import { annotateCommand } from './annotate-command.js';
 import { UsageError } from './options.js';
 import { evalCommand } from './eval-command.js';
@@ -7,6 +9,7 @@ import { lexiconCommand } from './lexicon-command.js';
 import { produceCommand } from './produce-command.js';
 import { runCommand } from './run-command.js';
 import { serveCommand } from './serve-command.js';
+import { Interrupted } from './shutdown.js';
 import { tailCommand } from './tail-command.js';
 
 export interface Command {
@@ -34,7 +37,15 @@ ${Object.entries(commands).sort(([a], [b]) => a.localeCompare(b)).map(([name, c]
 Run "bioner-stream <command> --help" for a command's options.`;
 }
 
-/** Runs `bioner-stream NAME ARGS` from `commands`; resolves with the exit code. */
+/** A mistake in the call or in a file it names (an input, lexicon or answers file, the model): exit code 2. */
+const isUsageMistake = (error: unknown): boolean =>
+  error instanceof UsageError || error instanceof FileFormatError || error instanceof ModelNotFoundError;
+
+/**
+ * Runs `bioner-stream NAME ARGS` from `commands`; resolves with the exit code: 0, 2 for a
+ * mistake in the call or its files, 1 for a failure while running. An `Interrupted` command exits 130 at once, since the
+ * work it abandoned would keep the process alive.
+ */
 export async function dispatch(argv: string[], commands: Record<string, Command>): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h') {
@@ -51,8 +62,12 @@ export async function dispatch(argv: string[], commands: Record<string, Command>
     return 0;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
+    if (error instanceof Interrupted) {
+      console.error(`bioner-stream ${name}: interrupted: ${message}`);
+      process.exit(130);
+    }
     console.error(`bioner-stream ${name}: error: ${message}`);
     if (error instanceof UsageError) console.error(`Run "bioner-stream ${name} --help" for usage.`);
-    return error instanceof UsageError ? 2 : 1;
+    return isUsageMistake(error) ? 2 : 1;
   }
 }

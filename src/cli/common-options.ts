@@ -7,10 +7,12 @@ import { ALL_FEATURES, type EngineFeatures } from '../inference/onnx/generation-
 import { defaultThreadCount } from '../inference/onnx/inference-pool.js';
 import { DEFAULT_ENGINE_OPTIONS, type OnnxEngineOptions } from '../inference/onnx/onnx-backend.js';
 import { DEFAULT_POOL_OPTIONS } from '../inference/remote/endpoint-pool.js';
+import { GuidelinePlan } from '../inference/model-guidelines.js';
 import { PIPELINE_DEFAULTS, type PipelineSettings } from '../pipeline/assemble-pipeline.js';
 import { LEXICON_SPEC_HELP } from '../pipeline/concept-lexicons.js';
 import { projectPath } from '../project.js';
-import { choice, fraction, integer, list, onOff, oneOf, parseCommandLine, text, type OptionValues } from './options.js';
+import { EntityTypes } from '../stages/entity-types.js';
+import { choice, fraction, integer, list, onOff, oneOf, parseCommandLine, text, UsageError, type OptionValues } from './options.js';
 
 /** `annotate` and `eval` take the same slice of a corpus, so a run on part of it scores against that part. */
 export const DOCUMENTS = { documents: integer('only the first N documents of the corpus (default: all)') };
@@ -100,6 +102,22 @@ export function pipelineSettings(o: OptionValues<typeof PIPELINE_OPTIONS>, types
     remote: { timeoutMs: o['inference-timeout-ms'], ...(o['inference-token'] ? { token: o['inference-token'] } : {}) },
     ...(o['save-answers'] ? { saveAnswers: o['save-answers'] } : {}),
   };
+}
+
+/**
+ * Refuses, as usage errors, the settings the assembly would refuse only as the model loads: an
+ * unknown or repeated type, guidelines the model does not list. Returns the type vocabulary.
+ */
+export function checkPipelineSettings(settings: PipelineSettings): EntityTypes {
+  const entityTypes = EntityTypes.load(settings.entityTypesFile);
+  const problem = entityTypes.typeListProblem(settings.types);
+  if (problem !== undefined) throw new UsageError(`--types: ${problem}`);
+  try {
+    GuidelinePlan.forModel(settings.model, settings.guidelines);
+  } catch (error) {
+    throw new UsageError(`--guidelines: ${(error as Error).message}`);
+  }
+  return entityTypes;
 }
 
 /** What `run` and `annotate` use when given only the model: the settings a benchmark starts from. */

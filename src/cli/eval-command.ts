@@ -1,17 +1,21 @@
 // `bioner-stream eval`: micro P/R/F1 of predicted EntityRecords against a gold corpus.
+import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { firstDocuments, readCorpus } from '../corpora/index.js';
+import { decodeText } from '../corpora/common.js';
+import { firstDocuments } from '../corpora/index.js';
+import { FileFormatError } from '../domain/file-format-error.js';
 import type { EntityRecord } from '../domain/types.js';
 import { scoreConcepts, scoreLenient, scoreStrict, type Report, type ScoredMention } from '../evaluation/score.js';
 import { EntityTypes } from '../stages/entity-types.js';
 import { projectPath } from '../project.js';
 import { DOCUMENTS } from './common-options.js';
-import { choice, parseCommandLine, text, toggle } from './options.js';
+import { readInputCorpus } from './corpus-input.js';
+import { choice, parseCommandLine, text, toggle, UsageError } from './options.js';
 
 const COMMAND_LINE = {
-  synopsis: 'usage: bioner-stream eval --gold FILE --gold-format pubtator|iob|bioc-xml|bioc-json --pred OUT.jsonl [options]',
+  synopsis: 'usage: bioner-stream eval --gold FILE|DIR --gold-format pubtator|iob|bioc-xml|bioc-json --pred OUT.jsonl [options]',
   options: {
-    gold: text('FILE', 'the gold corpus', { required: true }),
+    gold: text('FILE|DIR', 'the gold corpus: a file, or a folder of files read in name order', { required: true }),
     'gold-format': choice(['pubtator', 'iob', 'bioc-xml', 'bioc-json'] as const, 'how the gold corpus is written', { required: true }),
     pred: text('OUT.jsonl', 'predicted EntityRecords, one JSON per line', { required: true }),
     ...DOCUMENTS,
@@ -26,8 +30,11 @@ const COMMAND_LINE = {
 export async function evalCommand(argv: string[]): Promise<void> {
   const { values: args } = parseCommandLine(argv, COMMAND_LINE);
   const { match } = args;
-  const corpus = firstDocuments(await readCorpus(args.gold, args['gold-format']), args.documents);
+  const corpus = firstDocuments(await readInputCorpus(args.gold, args['gold-format'], '--gold'), args.documents);
+  for (const warning of corpus.warnings) console.error(`warning: ${warning}`);
+  if (corpus.warnings.length > 0) console.error(`warning: ${corpus.warnings.length} problems in --gold (above); a skipped annotation is not scored`);
   const predicted = await readPredictions(args.pred);
+  checkDocumentsInCommon(corpus.documents.map((d) => d.id), predicted);
 
   const entityTypes = EntityTypes.load(args['entity-types']);
   const gold: ScoredMention[] = corpus.mentions.map((m) => ({ ...m, type: entityTypes.canonical(m.type) }));
@@ -38,15 +45,31 @@ export async function evalCommand(argv: string[]): Promise<void> {
   console.log(args.json ? JSON.stringify(report, null, 2) : formatReport(report));
 }
 
+/** Predictions for no gold document are a mismatch of files, not a score of 0; some outside the gold count as false positives, and are said. */
+function checkDocumentsInCommon(goldIds: string[], predicted: ScoredMention[]): void {
+  const gold = new Set(goldIds);
+  const outside = predicted.filter((m) => !gold.has(m.docId));
+  if (predicted.length === 0) console.error('warning: --pred holds no entities');
+  else if (outside.length === predicted.length) {
+    const some = (ids: Iterable<string>) => [...new Set(ids)].slice(0, 3).join(', ');
+    throw new UsageError(`no document of --pred is in --gold (predicted: ${some(predicted.map((m) => m.docId))}, ...; gold: ${some(goldIds)}, ...); ` +
+      'are they the same corpus, with the same --documents?');
+  } else if (outside.length > 0) {
+    console.error(`warning: ${outside.length} predicted entities are in documents --gold does not have; they count as false positives`);
+  }
+}
+
 async function readPredictions(path: string): Promise<ScoredMention[]> {
-  const lines = (await readFile(path, 'utf8')).split('\n');
+  if (!existsSync(path)) throw new UsageError(`cannot read --pred ${path}: no such file`);
+  if (statSync(path).isDirectory()) throw new UsageError(`--pred ${path} is a folder; give the JSON lines file annotate wrote`);
+  const lines = decodeText(await readFile(path), path).split('\n');
   return lines.flatMap((line, i) => {
     if (line.trim() === '') return [];
     let record: EntityRecord;
     try {
       record = JSON.parse(line) as EntityRecord;
     } catch (error) {
-      throw new Error(`${path}:${i + 1}: not JSON: ${(error as Error).message}`);
+      throw new FileFormatError(path, i + 1, `not JSON: ${(error as Error).message}`);
     }
     // Records written before concept ids existed have no concept_ids.
     const conceptIds = record.concept_ids ?? [];

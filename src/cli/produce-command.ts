@@ -1,12 +1,12 @@
 // `bioner-stream produce`: a corpus file onto the input topic, framed as the worker reads it.
-import { existsSync } from 'node:fs';
-import { CORPUS_FORMATS, firstDocuments, readCorpus } from '../corpora/index.js';
+import { CORPUS_FORMATS, firstDocuments } from '../corpora/index.js';
 import { createSchemaRegistry } from '../domain/schema-registry.js';
 import { createKafka } from '../kafka/connection.js';
 import { produceDocuments } from '../producers/document-producer.js';
 import { DOCUMENTS } from './common-options.js';
 import { KAFKA_OPTIONS, kafkaConnection, requireTopic, SCHEMA_REGISTRY_OPTIONS, schemaRegistrySettings, TOPIC_OPTIONS } from './kafka-options.js';
-import { choice, parseCommandLine, text, UsageError } from './options.js';
+import { readInputCorpus } from './corpus-input.js';
+import { choice, parseCommandLine, text } from './options.js';
 import { ProgressBar } from './progress.js';
 
 const OPTIONS = {
@@ -27,19 +27,17 @@ const COMMAND_LINE = {
 
 export async function produceCommand(argv: string[]): Promise<void> {
   const { values: o } = parseCommandLine(argv, { ...COMMAND_LINE, env: process.env });
-  const input = o.input === '-' ? '/dev/stdin' : o.input;
-  if (!existsSync(input)) throw new UsageError(`cannot read input ${input}: no such file`);
+  const corpus = firstDocuments(await readInputCorpus(o.input, o['input-format'], '--input'), o.documents);
+  for (const warning of corpus.warnings) console.error(`warning: ${warning}`);
   const connection = kafkaConnection(o);
   const topic = o['input-topic'];
   await requireTopic(connection, topic, '--input-topic');
-  const corpus = firstDocuments(await readCorpus(input, o['input-format']), o.documents);
-  for (const warning of corpus.warnings) console.error(`warning: ${warning}`);
   const progress = new ProgressBar(corpus.documents.length, 'docs');
   const registry = createSchemaRegistry(schemaRegistrySettings(o));
   let sent = 0;
   try {
     await produceDocuments(createKafka(connection), registry, topic, corpus.documents, (count) => {
-      for (let i = 0; i < count; i++) progress.tick();
+      progress.advance(count);
       sent += count;
     });
   } catch (error) {

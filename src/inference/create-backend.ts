@@ -21,16 +21,19 @@ export interface BackendOptions {
   remote?: Partial<RemoteOptions>;
 }
 
+/** The model spec names no model there is: a mistake in the call, not a failure while running. */
+export class ModelNotFoundError extends Error {}
+
 export async function createBackend(spec: string, options: BackendOptions): Promise<ModelBackend> {
   if (spec.startsWith('oracle:')) {
     const goldFile = spec.slice('oracle:'.length);
-    if (!existsSync(goldFile)) throw new Error(`oracle gold file not found: ${goldFile}`);
+    if (!existsSync(goldFile)) throw new ModelNotFoundError(`oracle gold file not found: ${goldFile}`);
     const corpus = await readCorpus(goldFile, goldFormatOf(goldFile));
     return new OracleBackend(corpus, options.entityTypes, spec);
   }
   if (spec.startsWith('replay:')) {
     const answersFile = spec.slice('replay:'.length);
-    if (!existsSync(answersFile)) throw new Error(`replay answers file not found: ${answersFile}`);
+    if (!existsSync(answersFile)) throw new ModelNotFoundError(`replay answers file not found: ${answersFile}`);
     return new ReplayBackend(answersFile);
   }
   if (spec.startsWith('remote:')) return RemoteBackend.connect(spec, options.template, options.remote);
@@ -39,7 +42,7 @@ export async function createBackend(spec: string, options: BackendOptions): Prom
     return OpenAiBackend.connect(spec, options.template, { ...options.remote, maxNewTokens });
   }
   if (!existsSync(join(spec, 'config.json'))) {
-    throw new Error(`model not found: ${spec} is not a model directory (no config.json); ` +
+    throw new ModelNotFoundError(`model not found: ${spec} is not a model directory (no config.json); ` +
       'give a directory with config.json, tokenizer files and onnx/model.onnx, oracle:GOLD_FILE, replay:ANSWERS_FILE, remote:URL or openai:URL');
   }
   return OnnxBackend.start(options.template, { ...options.engine, modelDir: spec });

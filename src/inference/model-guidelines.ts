@@ -17,6 +17,12 @@ export interface GuidelineGroup {
   types: string[];
 }
 
+/** Why `name` cannot be asked for, in one line, when the model lists its guidelines (`known`) and not this one. */
+export function guidelinesProblem(name: string, known: readonly string[] | undefined): string | undefined {
+  if (known === undefined || known.includes(name)) return undefined;
+  return `unknown guidelines "${name}"; this model knows: ${known.join(', ')}`;
+}
+
 export class GuidelinePlan {
   private readonly cache = new Map<string, GuidelineGroup[]>();
 
@@ -26,10 +32,16 @@ export class GuidelinePlan {
    */
   constructor(private readonly corpora: readonly [string, readonly string[]][], private readonly forced?: string) {}
 
-  /** The plan of a model directory's guidelines.json; a spec with none (oracle, remote, a base model) asks under the template's own. */
+  /**
+   * The plan of a model directory's guidelines.json; a spec with none (oracle, remote, a base
+   * model) asks under the template's own. A forced name the model does not list is refused.
+   */
   static forModel(modelSpec: string, forced?: string): GuidelinePlan {
     const file = join(modelSpec, GUIDELINES_FILE);
-    return new GuidelinePlan(existsSync(file) ? Object.entries(readJson<Record<string, string[]>>(file)) : [], forced);
+    const corpora = existsSync(file) ? Object.entries(readJson<Record<string, string[]>>(file)) : undefined;
+    const problem = forced === undefined ? undefined : guidelinesProblem(forced, corpora?.map(([name]) => name));
+    if (problem !== undefined) throw new Error(problem);
+    return new GuidelinePlan(corpora ?? [], forced);
   }
 
   /**

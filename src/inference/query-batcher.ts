@@ -11,13 +11,19 @@ export interface BatchingOptions {
   concurrency: number;
   /** Told of every answered batch, for metrics. */
   onBatch?: (size: number, seconds: number) => void;
+  /** Told of the (sentence, type) answers of every answered batch, for progress. */
+  onAnswered?: (answers: number) => void;
 }
 
 export type QueryBatcher = DynamicBatcher<Query, Answer[]>;
 
 export function queryBatcher(backend: ModelBackend, options: BatchingOptions): QueryBatcher {
   return new DynamicBatcher({
-    run: (queries) => backend.answer(queries),
+    run: async (queries) => {
+      const answers = await backend.answer(queries);
+      options.onAnswered?.(answers.reduce((n, a) => n + a.length, 0));
+      return answers;
+    },
     keyOf: queryKey,
     batchSize: options.batchSize,
     maxWaitMs: options.batchWaitMs,

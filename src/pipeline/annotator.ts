@@ -35,11 +35,14 @@ export class TooManySentencesError extends Error {}
 export class Annotator {
   constructor(private readonly options: AnnotatorOptions) {}
 
+  /** The (sentence, type) answers `document` needs from the model: what progress counts. */
+  answersNeeded(document: Document): number {
+    return splitSentences(document, this.options.split).length * this.typesOf(document).length;
+  }
+
   async annotate(document: Document): Promise<AnnotatedDocument> {
     const { batcher, entityTypes, provenance } = this.options;
-    const types = (document.types?.length ? document.types : this.options.defaultTypes).map((t) =>
-      entityTypes.canonical(t),
-    );
+    const types = this.typesOf(document);
     const sentences = splitSentences(document, this.options.split);
     const { maxSentences } = this.options;
     if (maxSentences !== undefined && sentences.length > maxSentences) {
@@ -72,5 +75,10 @@ export class Annotator {
       ungrounded_count: ungrounded,
       invalid_answer_count: invalid,
     };
+  }
+
+  private typesOf(document: Document): string[] {
+    const { entityTypes } = this.options;
+    return (document.types?.length ? document.types : this.options.defaultTypes).map((t) => entityTypes.canonical(t));
   }
 }

@@ -66,6 +66,8 @@ export const PIPELINE_DEFAULTS = {
 /** Told as the pipeline works, for metrics and logs. */
 export interface PipelineHooks {
   onBatch?: (size: number, seconds: number) => void;
+  /** The (sentence, type) answers of each batch: the unit of the model's work, for progress. */
+  onAnswered?: (answers: number) => void;
   warn?: (message: string) => void;
 }
 
@@ -82,7 +84,7 @@ export interface Pipeline {
 
 export async function assemblePipeline(settings: PipelineSettings, hooks: PipelineHooks = {}): Promise<Pipeline> {
   const entityTypes = EntityTypes.load(settings.entityTypesFile);
-  const types = settings.types.map((t) => entityTypes.canonical(t));
+  const types = entityTypes.canonicalTypes(settings.types);
   const template = loadPromptTemplate(settings.template);
   // Lexicons first: a bad lexicon file is refused before the model loads.
   const concepts = await conceptLinker(settings.lexicons, entityTypes, { threshold: settings.linkThreshold, ...(hooks.warn ? { warn: hooks.warn } : {}) });
@@ -94,6 +96,7 @@ export async function assemblePipeline(settings: PipelineSettings, hooks: Pipeli
     batchWaitMs: settings.queryBatches.waitMs,
     concurrency: settings.queryBatches.inFlight ?? 2 * threads,
     ...(hooks.onBatch ? { onBatch: hooks.onBatch } : {}),
+    ...(hooks.onAnswered ? { onAnswered: hooks.onAnswered } : {}),
   });
   const annotator = new Annotator({
     batcher, entityTypes, defaultTypes: types,

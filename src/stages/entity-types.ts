@@ -26,6 +26,33 @@ export class EntityTypes {
     );
   }
 
+  /**
+   * Why `labels` cannot be asked for, in one line: a type the vocabulary does not know, or one
+   * named twice (also as two labels of one type, `Disease,disease`); undefined when they can.
+   */
+  typeListProblem(labels: readonly string[]): string | undefined {
+    const seen = new Map<string, string>();
+    for (const label of labels) {
+      let type: string;
+      try {
+        type = this.canonical(label);
+      } catch (error) {
+        return (error as Error).message;
+      }
+      const earlier = seen.get(type);
+      if (earlier !== undefined) return `entity type ${type} asked twice${earlier === label ? '' : ` (${earlier} and ${label})`}; name each type once`;
+      seen.set(type, label);
+    }
+    return labels.length === 0 ? 'no entity types asked' : undefined;
+  }
+
+  /** The canonical names of `labels`; throws `typeListProblem`'s line when they cannot be asked for. */
+  canonicalTypes(labels: readonly string[]): string[] {
+    const problem = this.typeListProblem(labels);
+    if (problem !== undefined) throw new Error(problem);
+    return labels.map((label) => this.canonical(label));
+  }
+
   /** What `corpus` calls a canonical type ("disease" → "Disease" in pubtator); the type itself when it has no label. */
   label(type: string, corpus: string): string {
     const mapping = this.file.corpora[corpus] ?? {};

@@ -1,5 +1,8 @@
 // `bioner-stream <command>` with the offline tools' commands added to the runtime's.
+import { checkedAnnotateConfig } from '../../src/cli/annotate-command.js';
 import { dispatch, RUNTIME_COMMANDS, type Command } from '../../src/cli/commands.js';
+import { workerConfig } from '../../src/cli/run-command.js';
+import { serveConfig } from '../../src/cli/serve-command.js';
 import { conceptOracleCommand } from '../bench/concept-oracle.js';
 import { conceptsEndToEndCommand } from '../bench/concepts-end-to-end.js';
 import { lexiconBenchCommand } from '../bench/lexicon-bench.js';
@@ -8,7 +11,7 @@ import { benchCommand } from '../bench/run-bench.js';
 import { servingBenchCommand } from '../bench/serving-bench.js';
 import { soakBenchCommand } from '../bench/soak-bench.js';
 import { variantsBenchCommand } from '../bench/variants-bench.js';
-import { ensureDefaultModel } from '../default-model/default-model.js';
+import { DEFAULT_MODEL_DIR, ensureDefaultModel } from '../default-model/default-model.js';
 import { demoCommand } from '../demo/demo.js';
 import { evaluateModelCommand } from '../train/evaluate-model.js';
 import { trainCommand } from '../train/train-command.js';
@@ -16,22 +19,25 @@ import { importCommand } from './import-command.js';
 
 /**
  * A runtime command that takes a model, given the default one (fetched, merged and cached on
- * first use) when neither --model nor BIONER_MODEL names one. The runtime image has no tools:
- * its pods get a model directory from the model-import init container.
+ * first use) when neither --model nor BIONER_MODEL names one. Its options are parsed first
+ * (`parse`), so a usage mistake costs no fetch. The runtime image has no tools: its pods get a
+ * model directory from the model-import init container.
  */
-const withDefaultModel = (command: Command): Command => ({
+const withDefaultModel = (command: Command, parse: (argv: string[]) => unknown): Command => ({
   summary: command.summary,
   run: async (argv) => {
     const named = process.env.BIONER_MODEL || argv.some((a) => a === '--help' || a === '--model' || a.startsWith('--model='));
-    await command.run(named ? argv : ['--model', await ensureDefaultModel(), ...argv]);
+    if (named) return command.run(argv);
+    parse(['--model', DEFAULT_MODEL_DIR, ...argv]);
+    await command.run(['--model', await ensureDefaultModel(), ...argv]);
   },
 });
 
 const COMMANDS: Record<string, Command> = {
   ...RUNTIME_COMMANDS,
-  annotate: withDefaultModel(RUNTIME_COMMANDS.annotate!),
-  run: withDefaultModel(RUNTIME_COMMANDS.run!),
-  serve: withDefaultModel(RUNTIME_COMMANDS.serve!),
+  annotate: withDefaultModel(RUNTIME_COMMANDS.annotate!, checkedAnnotateConfig),
+  run: withDefaultModel(RUNTIME_COMMANDS.run!, (argv) => workerConfig(argv)),
+  serve: withDefaultModel(RUNTIME_COMMANDS.serve!, (argv) => serveConfig(argv)),
   import: { run: importCommand, summary: 'convert a GGUF file or Hugging Face checkpoint into an ONNX model directory' },
   train: { run: trainCommand, summary: 'fine-tune a model on conv_term conversations from biomedical corpora (LoRA or full)' },
   'evaluate-model': { run: evaluateModelCommand, summary: "a model's strict and lenient F1 on the recipe corpora, next to the oracle's" },
