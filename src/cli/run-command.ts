@@ -3,7 +3,7 @@
 import { hostname } from 'node:os';
 import { StreamWorker, type WorkerConfig } from '../consumers/stream-worker.js';
 import { reachCluster } from '../kafka/connection.js';
-import { inferenceThreads, PIPELINE_OPTIONS, pipelineSettings } from './common-options.js';
+import { checkPipelineSettings, inferenceThreads, PIPELINE_OPTIONS, pipelineSettings } from './common-options.js';
 import { KAFKA_OPTIONS, kafkaConnection, SCHEMA_REGISTRY_OPTIONS, schemaRegistrySettings, TOPIC_OPTIONS, topicNames } from './kafka-options.js';
 import { choice, integer, list, parseCommandLine, text, toggle } from './options.js';
 import { onShutdown, untilShutdown } from './shutdown.js';
@@ -60,6 +60,7 @@ export function workerConfig(argv: string[], env: NodeJS.ProcessEnv = process.en
 
 export async function runCommand(argv: string[]): Promise<void> {
   const config = workerConfig(argv);
+  checkPipelineSettings(config.pipeline);
   // Before the model loads: a missing broker is one line at once, not after the load and a minute of retries.
   await reachCluster(config.kafka);
   let worker: StreamWorker | undefined;
