@@ -2,7 +2,8 @@
 import { CLIENT_HEADER } from '../inference/remote/answer-protocol.js';
 import { InferenceServer, type ServeConfig } from '../serving/inference-server.js';
 import { defaultPipelineSettings, ENGINE_OPTIONS, engineSettings, PIPELINE_OPTIONS } from './common-options.js';
-import { integer, list, parseCommandLine, text } from './options.js';
+import { EntityTypes } from '../stages/entity-types.js';
+import { integer, list, parseCommandLine, text, UsageError } from './options.js';
 import { onShutdown, untilShutdown } from './shutdown.js';
 
 const OPTIONS = {
@@ -38,6 +39,15 @@ the viewer page at /, /healthz, /readyz (model loaded and warmed up, not drainin
 
 export function serveConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): ServeConfig & { shutdownTimeoutMs: number } {
   const { values: o } = parseCommandLine(argv, { ...COMMAND_LINE, env });
+  // Refused before minutes of model loading, as a usage mistake.
+  const entityTypes = EntityTypes.load();
+  for (const type of o.types) {
+    try {
+      entityTypes.canonical(type);
+    } catch (error) {
+      throw new UsageError(`--types: ${(error as Error).message}`);
+    }
+  }
   // Every other pipeline setting at the default `annotate` has.
   const { model: _model, engine: _engine, queryBatches: _batches, ...pipeline } = defaultPipelineSettings(o.model, o.types);
   return {

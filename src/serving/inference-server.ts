@@ -114,6 +114,8 @@ export class InferenceServer {
       await server.load();
     } catch (error) {
       http.close();
+      // Its threads would keep the process alive after the error.
+      await server.pool?.close();
       throw error;
     }
     return server;
