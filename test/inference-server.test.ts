@@ -2,11 +2,14 @@
 import { ALL_FEATURES } from '../src/inference/onnx/generation-scheduler.js';
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { Query } from '../src/domain/types.js';
+import { defaultPipelineSettings } from '../src/cli/common-options.js';
+import type { EntityRecord, Query } from '../src/domain/types.js';
 import { OnnxBackend } from '../src/inference/onnx/onnx-backend.js';
+import { annotateInOrder } from '../src/pipeline/annotate-in-order.js';
+import { assemblePipeline } from '../src/pipeline/assemble-pipeline.js';
 import { ANSWERS_PATH, CLIENT_HEADER, type AnswerResponse } from '../src/inference/remote/answer-protocol.js';
 import { conversationFor, loadPromptTemplate } from '../src/stages/build-prompt.js';
-import { InferenceServer, type ServeConfig } from '../src/serving/inference-server.js';
+import { ENTITIES_PATH, InferenceServer, MODEL_ALIAS, type ServeConfig } from '../src/serving/inference-server.js';
 import { freePort, metricValue } from './support/kafka.js';
 import { testModelDir } from './support/paths.js';
 
@@ -23,13 +26,20 @@ const asQuery = ({ text, types }: { text: string; types: string[] }, index = 0):
 
 let modelDir: string;
 
+/** How the servers' /v1/entities annotate here: as `annotate` would, without concept lexicons (not what is tested). */
+const ENTITY_TYPES = ['disease', 'chemical'];
+const pipelineSettings = () => {
+  const { model: _model, engine: _engine, queryBatches: _batches, ...pipeline } = defaultPipelineSettings(modelDir, ENTITY_TYPES);
+  return { ...pipeline, lexicons: 'none' };
+};
+
 async function serve(overrides: Partial<ServeConfig> = {}): Promise<{ server: InferenceServer; url: (path: string) => string }> {
   const server = await InferenceServer.start({
     model: modelDir, host: '127.0.0.1', port: 0,
     batchSize: 8, batchWaitMs: 5, maxQueued: 64, maxQueuedPerClient: 32, queueTimeoutMs: 30_000,
     maxBodyBytes: 64 * 1024,
     engine: { executionProvider: 'cpu', threads: 1, features: ALL_FEATURES, constrained: false, maxNewTokens: MAX_NEW_TOKENS },
-    maxCompletionTokens: 32, ...overrides,
+    maxCompletionTokens: 32, pipeline: pipelineSettings(), maxTextsPerRequest: 4, ...overrides,
   });
   return { server, url: (path) => `http://127.0.0.1:${server.port}${path}` };
 }
@@ -53,10 +63,11 @@ describe('inference server', () => {
     const response = await post(url(ANSWERS_PATH), { template, queries }, auth);
     assert.equal(response.status, 200);
     const body = (await response.json()) as AnswerResponse;
-    assert.equal(body.model, modelDir);
+    assert.match(body.model, /^tiny-qwen2@[0-9a-f]{12}$/, 'the folder name and a version, not the path');
 
     const local = await OnnxBackend.start(template, { modelDir, threads: 1, constrained: false, maxNewTokens: MAX_NEW_TOKENS });
     try {
+      assert.equal(body.model, local.modelId);
       assert.deepEqual(body.answers.map((a) => a.map(({ type, raw }) => ({ type, raw }))),
         (await local.answer(queries.map(asQuery))).map((a) => a.map(({ type, raw }) => ({ type, raw }))));
     } finally {
@@ -68,7 +79,7 @@ describe('inference server', () => {
     const asked = query(TEXTS[0]!, ['disease']);
     const native = (await (await post(url(ANSWERS_PATH), { template, queries: [asked] }, auth)).json()) as AnswerResponse;
     const messages = conversationFor(template, asked.text, asked.types, []);
-    const response = await post(url('/v1/chat/completions'), { model: modelDir, messages, temperature: 0, max_tokens: MAX_NEW_TOKENS }, auth);
+    const response = await post(url('/v1/chat/completions'), { model: 'tiny-qwen2', messages, temperature: 0, max_tokens: MAX_NEW_TOKENS }, auth);
     assert.equal(response.status, 200);
     const chat = (await response.json()) as { object: string; choices: { message: { role: string; content: string }; finish_reason: string }[]; usage: { completion_tokens: number } };
     assert.equal(chat.object, 'chat.completion');
@@ -77,9 +88,40 @@ describe('inference server', () => {
     assert.ok(chat.usage.completion_tokens > 0 && chat.usage.completion_tokens <= MAX_NEW_TOKENS);
   });
 
-  test('GET /v1/models names the served model, as OpenAI clients expect', async () => {
-    const models = (await (await fetch(url('/v1/models'), { headers: auth })).json()) as { data: { id: string }[] };
-    assert.deepEqual(models.data.map((m) => m.id), [modelDir]);
+  test('GET /v1/models lists the model by its id, its folder name and the alias; chats may ask for any', async () => {
+    const models = (await (await fetch(url('/v1/models'), { headers: auth })).json()) as { data: { id: string; root: string }[] };
+    assert.deepEqual(models.data.map((m) => m.id), [server.modelId, 'tiny-qwen2', MODEL_ALIAS]);
+    assert.ok(models.data.every((m) => m.root === server.modelId));
+    for (const model of models.data.map((m) => m.id)) {
+      const response = await post(url('/v1/chat/completions'), { model, messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 }, auth);
+      assert.equal(response.status, 200, model);
+      assert.equal(((await response.json()) as { model: string }).model, server.modelId);
+    }
+  });
+
+  test('the native endpoint takes a shipped template by name, or the server\'s when none is given', async () => {
+    const queries = [query(TEXTS[1]!)];
+    const given = (await (await post(url(ANSWERS_PATH), { template, queries }, auth)).json()) as AnswerResponse;
+    for (const body of [{ template: 'conv_term', queries }, { queries }]) {
+      const response = await post(url(ANSWERS_PATH), body, auth);
+      assert.equal(response.status, 200);
+      assert.deepEqual(((await response.json()) as AnswerResponse).answers, given.answers);
+    }
+    const other = (await (await post(url(ANSWERS_PATH), { template: 'universalner', queries }, auth)).json()) as AnswerResponse;
+    assert.notDeepEqual(other.answers.map((a) => a.map((x) => x.raw)), given.answers.map((a) => a.map((x) => x.raw)), 'the named template is the one asked with');
+  });
+
+  test('every endpoint refuses an unknown entity type with the same 400', async () => {
+    const bodies = await Promise.all([
+      post(url(ANSWERS_PATH), { template, queries: [{ text: TEXTS[0], types: ['disease', 'wizard'] }] }, auth),
+      post(url(ENTITIES_PATH), { texts: [TEXTS[0]], types: ['disease', 'wizard'] }, auth),
+    ].map(async (pending) => {
+      const response = await pending;
+      assert.equal(response.status, 400);
+      return response.json();
+    }));
+    assert.deepEqual(bodies[0], bodies[1]);
+    assert.match((bodies[0] as { error: { message: string } }).error.message, /^unknown entity type "wizard"; known: disease, chemical/);
   });
 
   test('bad requests get a clear 4xx and an OpenAI-shaped error', async () => {
@@ -93,6 +135,14 @@ describe('inference server', () => {
       ['sampling', post(url('/v1/chat/completions'), { messages: [{ role: 'user', content: 'hi' }], temperature: 0.7 }, auth), 400, /greedily/],
       ['streaming', post(url('/v1/chat/completions'), { messages: [{ role: 'user', content: 'hi' }], stream: true }, auth), 400, /streaming/],
       ['other model', post(url('/v1/chat/completions'), { model: 'gpt-4', messages: [{ role: 'user', content: 'hi' }] }, auth), 404, /not served here/],
+      ['the model by its path', post(url('/v1/chat/completions'), { model: modelDir, messages: [{ role: 'user', content: 'hi' }] }, auth), 404, /not served here/],
+      ['unknown template', post(url(ANSWERS_PATH), { template: '../../package', queries: [query('x')] }, auth), 400, /name of one of: conv_term, universalner/],
+      ['no texts', post(url(ENTITIES_PATH), { types: ['disease'] }, auth), 400, /either "texts" or "documents"/],
+      ['texts and documents', post(url(ENTITIES_PATH), { texts: ['a'], documents: [{ id: '1', text: 'b' }] }, auth), 400, /either "texts" or "documents"/],
+      ['blank text', post(url(ENTITIES_PATH), { texts: ['  '] }, auth), 400, /"texts\[0\]" must not be blank/],
+      ['same ids', post(url(ENTITIES_PATH), { documents: [{ id: '1', text: 'a' }, { id: '1', text: 'b' }] }, auth), 400, /distinct ids/],
+      ['too many texts', post(url(ENTITIES_PATH), { texts: TEXTS.concat(TEXTS) }, auth), 413, /6 texts in one request; at most 4/],
+      ['entities too large', post(url(ENTITIES_PATH), { texts: ['x'.repeat(70_000)] }, auth), 413, /over 65536 bytes/],
       ['wrong method', fetch(url(ANSWERS_PATH), { headers: auth }), 405, /use POST/],
       ['no such path', fetch(url('/v2/nothing'), { headers: auth }), 404, /no endpoint/],
     ];
@@ -111,6 +161,64 @@ describe('inference server', () => {
     assert.ok(metricValue(metrics, 'bioner_server_batch_size_count', { endpoint: 'answers' })! >= 2);
     assert.ok(metricValue(metrics, 'bioner_generated_tokens_total')! > 0);
     assert.equal(metricValue(metrics, 'bioner_server_requests_total', { endpoint: 'answers', code: '401' }), 1);
+  });
+});
+
+describe('the entities endpoint', () => {
+  // Constrained, as `annotate` runs by default: the test model's answers are then spans of the
+  // sentence, so there are records to compare.
+  const engine = { executionProvider: 'cpu', threads: 1, features: ALL_FEATURES, constrained: true, maxNewTokens: MAX_NEW_TOKENS } as const;
+  let server: InferenceServer;
+  let url: (path: string) => string;
+  before(async () => ({ server, url } = await serve({ engine })));
+  after(() => server.drain(5000));
+
+  test('gives the records `annotate` gives for the same texts, named by the model\'s name and version', async () => {
+    const response = await post(url(ENTITIES_PATH), { texts: TEXTS });
+    assert.equal(response.status, 200);
+    const body = (await response.json()) as { model: string; types: string[]; documents: { id: string; entities: EntityRecord[] }[] };
+    assert.equal(body.model, server.modelId);
+    assert.deepEqual(body.types, ENTITY_TYPES, 'the server\'s default types');
+    assert.deepEqual(body.documents.map((d) => d.id), ['text-1', 'text-2', 'text-3']);
+
+    const local = await assemblePipeline({ ...pipelineSettings(), model: modelDir, engine, queryBatches: { size: 8, waitMs: 5 } });
+    try {
+      const expected: EntityRecord[][] = [];
+      for await (const annotated of annotateInOrder(local.annotator, TEXTS.map((text, i) => ({ id: `text-${i + 1}`, source: 'other' as const, text })))) {
+        expected.push(annotated.entities);
+      }
+      assert.ok(expected.flat().length > 0, 'the texts give records to compare');
+      // Other batch neighbours change the last digits of a confidence, nothing else.
+      const apartFromConfidence = (records: EntityRecord[][]) => records.map((d) => d.map(({ confidence: _, ...rest }) => rest));
+      assert.deepEqual(apartFromConfidence(body.documents.map((d) => d.entities)), apartFromConfidence(expected));
+      body.documents.flatMap((d) => d.entities).forEach((r, i) => {
+        const want = expected.flat()[i]!.confidence!;
+        assert.ok(Math.abs(r.confidence! - want) <= 1e-4 * want, `confidence of ${r.text}`);
+      });
+      assert.ok(expected.flat().every((r) => r.provenance.model_id === server.modelId));
+    } finally {
+      await local.close();
+    }
+  });
+
+  test('documents keep their ids, and the types asked are those named', async () => {
+    const response = await post(url(ENTITIES_PATH), { documents: [{ id: 'pmid-1', text: TEXTS[0] }], types: ['Chemical'] });
+    assert.equal(response.status, 200);
+    const body = (await response.json()) as { types: string[]; documents: { id: string; entities: EntityRecord[] }[] };
+    assert.deepEqual(body.types, ['chemical']);
+    assert.equal(body.documents[0]!.id, 'pmid-1');
+    assert.ok(body.documents[0]!.entities.every((r) => r.doc_id === 'pmid-1' && r.type === 'chemical'));
+  });
+
+  test('a text with more sentences than the pipeline takes gets 413', async () => {
+    const { server, url } = await serve({ engine, pipeline: { ...pipelineSettings(), maxSentences: 2 } });
+    try {
+      const response = await post(url(ENTITIES_PATH), { texts: [TEXTS.join(' ')] });
+      assert.equal(response.status, 413);
+      assert.match(((await response.json()) as { error: { message: string } }).error.message, /splits into 3 sentences; the limit is 2/);
+    } finally {
+      await server.drain(5000);
+    }
   });
 });
 

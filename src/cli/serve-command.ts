@@ -1,8 +1,9 @@
 // `bioner-stream serve`: the inference server (src/serving). Every flag also reads BIONER_<FLAG>.
 import { CLIENT_HEADER } from '../inference/remote/answer-protocol.js';
 import { InferenceServer, type ServeConfig } from '../serving/inference-server.js';
-import { ENGINE_OPTIONS, engineSettings } from './common-options.js';
-import { integer, parseCommandLine, text } from './options.js';
+import { defaultPipelineSettings, ENGINE_OPTIONS, engineSettings, PIPELINE_OPTIONS } from './common-options.js';
+import { EntityTypes } from '../stages/entity-types.js';
+import { integer, list, parseCommandLine, text, UsageError } from './options.js';
 import { onShutdown, untilShutdown } from './shutdown.js';
 
 const OPTIONS = {
@@ -19,6 +20,11 @@ const OPTIONS = {
   'max-body-bytes': integer('larger request bodies get 413', 1 << 20),
   'inference-token': text('TOKEN', 'bearer token required on /v1/*; read it from a Secret'),
   'max-completion-tokens': integer('bound on max_tokens of a chat completion', 256),
+  // /v1/entities and the viewer: the pipeline `annotate` runs, over this server's model.
+  types: list('LIST', 'entity types /v1/entities and the viewer ask when a request names none', ['chemical', 'disease', 'gene', 'species']),
+  template: PIPELINE_OPTIONS.template,
+  lexicons: PIPELINE_OPTIONS.lexicons,
+  'max-texts-per-request': integer('texts (or documents) one /v1/entities request may carry; more get 413', 64),
   'shutdown-timeout-ms': integer('drain time on SIGTERM', 30_000),
 };
 
@@ -26,12 +32,24 @@ const COMMAND_LINE = {
   synopsis: `usage: bioner-stream serve [options]     (each option also reads BIONER_<OPTION>, e.g. BIONER_MODEL)
 
 Endpoints: POST /v1/answers (native batches), POST /v1/chat/completions (OpenAI-compatible,
-greedy), GET /v1/models, /healthz, /readyz (model loaded and warmed up, not draining), /metrics.`,
+greedy), GET /v1/models, POST /v1/entities (texts in, entity records out), GET /v1/entity-types,
+the viewer page at /, /healthz, /readyz (model loaded and warmed up, not draining), /metrics.`,
   options: OPTIONS,
 };
 
 export function serveConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): ServeConfig & { shutdownTimeoutMs: number } {
   const { values: o } = parseCommandLine(argv, { ...COMMAND_LINE, env });
+  // Refused before minutes of model loading, as a usage mistake.
+  const entityTypes = EntityTypes.load();
+  for (const type of o.types) {
+    try {
+      entityTypes.canonical(type);
+    } catch (error) {
+      throw new UsageError(`--types: ${(error as Error).message}`);
+    }
+  }
+  // Every other pipeline setting at the default `annotate` has.
+  const { model: _model, engine: _engine, queryBatches: _batches, ...pipeline } = defaultPipelineSettings(o.model, o.types);
   return {
     model: o.model,
     host: o.host,
@@ -45,6 +63,8 @@ export function serveConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     maxBodyBytes: o['max-body-bytes'],
     ...(o['inference-token'] ? { token: o['inference-token'] } : {}),
     maxCompletionTokens: o['max-completion-tokens'],
+    pipeline: { ...pipeline, template: o.template, lexicons: o.lexicons },
+    maxTextsPerRequest: o['max-texts-per-request'],
     shutdownTimeoutMs: o['shutdown-timeout-ms'],
   };
 }

@@ -82,14 +82,19 @@ export interface Pipeline {
   close(): Promise<void>;
 }
 
-export async function assemblePipeline(settings: PipelineSettings, hooks: PipelineHooks = {}): Promise<Pipeline> {
+/**
+ * `model`: a backend already running, used instead of loading `settings.model` and left open by
+ * `close` (the inference server's own model, for /v1/entities); `settings.model` still names its
+ * directory, for the guidelines.
+ */
+export async function assemblePipeline(settings: PipelineSettings, hooks: PipelineHooks = {}, model?: ModelBackend): Promise<Pipeline> {
   const entityTypes = EntityTypes.load(settings.entityTypesFile);
   const types = entityTypes.canonicalTypes(settings.types);
   const template = loadPromptTemplate(settings.template);
   // Lexicons first: a bad lexicon file is refused before the model loads.
   const concepts = await conceptLinker(settings.lexicons, entityTypes, { threshold: settings.linkThreshold, ...(hooks.warn ? { warn: hooks.warn } : {}) });
-  const model = await createBackend(settings.model, { template, entityTypes, engine: settings.engine, remote: settings.remote });
-  const backend = settings.saveAnswers ? new RecordingBackend(model, settings.saveAnswers) : model;
+  const loaded = model ?? await createBackend(settings.model, { template, entityTypes, engine: settings.engine, remote: settings.remote });
+  const backend = settings.saveAnswers ? new RecordingBackend(loaded, settings.saveAnswers) : loaded;
   const threads = settings.engine.threads ?? defaultThreadCount();
   const batcher = queryBatcher(backend, {
     batchSize: settings.queryBatches.size,
@@ -106,5 +111,5 @@ export async function assemblePipeline(settings: PipelineSettings, hooks: Pipeli
     maxSentences: settings.maxSentences,
     ...(concepts ? { concepts } : {}),
   });
-  return { annotator, backend, batcher, entityTypes, template, types, close: () => backend.close() };
+  return { annotator, backend, batcher, entityTypes, template, types, close: async () => (model ? undefined : backend.close()) };
 }

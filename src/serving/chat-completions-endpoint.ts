@@ -34,10 +34,12 @@ const CHAT_REQUEST = z.object({
   }).nullish(),
 }, { error: 'must be an object' });
 
-export function chatCall(body: unknown, servedModel: string, maxTokensBound: number): ChatCall {
+/** `modelNames`: the served model's id, then the other names it answers to. */
+export function chatCall(body: unknown, modelNames: string[], maxTokensBound: number): ChatCall {
   const request = validate(CHAT_REQUEST, body, 'the body', badRequest);
-  if (request.model !== undefined && request.model !== servedModel) {
-    throw new HttpError(404, 'model_not_found', `model "${String(request.model)}" is not served here; this server serves "${servedModel}"`);
+  if (request.model !== undefined && !modelNames.includes(request.model as string)) {
+    const names = modelNames.map((name) => `"${name}"`).join(', ');
+    throw new HttpError(404, 'model_not_found', `model "${String(request.model)}" is not served here; this server serves ${names}`);
   }
   const maxTokens = request.max_completion_tokens ?? request.max_tokens ?? maxTokensBound;
   if (maxTokens > maxTokensBound) throw badRequest(`"max_tokens" must be at most ${maxTokensBound} here`);

@@ -5,7 +5,8 @@
 import { createHash } from 'node:crypto';
 import type { PromptTemplate } from '../domain/prompt-template.js';
 import type { Answer, ChatMessage, Query } from '../domain/types.js';
-import { DynamicBatcher, type DynamicBatcherOptions } from '../inference/dynamic-batcher.js';
+import { DynamicBatcher, QueueFullError, QueueTimeoutError, type DynamicBatcherOptions } from '../inference/dynamic-batcher.js';
+import { InferenceUnavailableError, type ModelBackend } from '../inference/model-backend.js';
 import type { Completion } from '../inference/onnx/chat-completion.js';
 import type { AnswerSettings } from '../inference/onnx/conversation-engine.js';
 import type { InferencePool } from '../inference/onnx/inference-pool.js';
@@ -69,4 +70,32 @@ async function complete(pool: InferencePool, metrics: ServerMetrics, maxTokens: 
   const { completions, stats } = await pool.complete(jobs.map((j) => j.conversation), maxTokens);
   addInference(metrics.inference, stats);
   return completions;
+}
+
+/** The client whose share of the queue /v1/entities' work takes, all requests together. */
+export const ENTITIES_CLIENT = 'bioner-stream/entities';
+
+/**
+ * The server's model as a pipeline's backend: /v1/entities' queries join the same queue, bounds
+ * and batches as the workers' native queries, as one client. A full queue or a timeout is
+ * InferenceUnavailableError (the pipeline must not split the batch to find a culprit), caused by
+ * the batcher's own error, which the server answers as it answers any request's.
+ */
+export function servedModel(jobs: JobBatcher, modelId: string, template: PromptTemplate, queueTimeoutMs: number): ModelBackend {
+  const key = templateKey(template);
+  return {
+    modelId,
+    async answer(queries: Query[]): Promise<Answer[][]> {
+      try {
+        const submitted = queries.map((query): Job => ({ kind: 'answer', query, template, templateKey: key }));
+        return (await jobs.submit(submitted, { client: ENTITIES_CLIENT, queueTimeoutMs })) as Answer[][];
+      } catch (error) {
+        if (error instanceof QueueFullError || error instanceof QueueTimeoutError) {
+          throw new InferenceUnavailableError(error.message, { cause: error });
+        }
+        throw error;
+      }
+    },
+    close: async () => {},
+  };
 }

@@ -8,7 +8,7 @@ import { BATCH_SIZE_BUCKETS } from '../observability/metrics.js';
 
 const LATENCY_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 80, 160];
 
-export type Endpoint = 'answers' | 'chat_completions' | 'models' | 'unknown';
+export type Endpoint = 'answers' | 'chat_completions' | 'models' | 'entities' | 'entity_types' | 'viewer' | 'unknown';
 
 export class ServerMetrics {
   readonly registry = new Registry();

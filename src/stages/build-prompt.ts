@@ -1,8 +1,13 @@
 // Turns a sentence and its entity types into chat conversations, from a template file, so a
 // model is prompted exactly the way it was fine-tuned (conv_term, UniversalNER, or your own).
+import { readdirSync } from 'node:fs';
 import { parsePromptTemplate, type PromptTemplate } from '../domain/prompt-template.js';
 import type { ChatMessage } from '../domain/types.js';
 import { projectPath, readJson } from '../project.js';
+
+/** The shipped templates' names (config/prompts), which loadPromptTemplate takes as they are. */
+export const promptTemplateNames = (): string[] =>
+  readdirSync(projectPath('config', 'prompts')).filter((file) => file.endsWith('.json')).map((file) => file.slice(0, -'.json'.length)).sort();
 
 export function loadPromptTemplate(nameOrPath: string): PromptTemplate {
   const path = /[/\\]|\.json$/.test(nameOrPath)

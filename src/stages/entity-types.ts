@@ -13,6 +13,11 @@ export class EntityTypes {
     return new EntityTypes(readJson<VocabularyFile>(path));
   }
 
+  /** The canonical types, in the file's order. */
+  get names(): string[] {
+    return Object.keys(this.file.types);
+  }
+
   /** The canonical name for a label: a corpus label, or a canonical name in any case. */
   canonical(label: string): string {
     for (const mapping of Object.values(this.file.corpora)) {
@@ -22,7 +27,7 @@ export class EntityTypes {
     const lower = label.toLowerCase();
     if (lower in this.file.types) return lower;
     throw new Error(
-      `unknown entity type "${label}"; known: ${Object.keys(this.file.types).join(', ')}`,
+      `unknown entity type "${label}"; known: ${this.names.join(', ')}`,
     );
   }
 

@@ -6,6 +6,7 @@ import type { ChatMessage, Query } from '../../domain/types.js';
 import type { CompletedBatch } from './chat-completion.js';
 import type { AnsweredBatch, AnswerSettings } from './conversation-engine.js';
 import { DEFAULT_PREFILL_CHUNK_TOKENS } from './forward.js';
+import { modelIdentity } from './model-identity.js';
 import type { WorkerCall, WorkerThreadConfig, WorkerReply, WorkerRequest, WorkerResult } from './worker-protocol.js';
 
 export interface PoolOptions extends Partial<Omit<WorkerThreadConfig, 'modelDir'>> {
@@ -81,6 +82,8 @@ export class InferencePool {
   /** Crashed workers still in their slot, each with its replacement starting. */
   private readonly restarts = new Map<PooledWorker, Promise<unknown>>();
 
+  private identity = '';
+
   private constructor(
     readonly modelDir: string,
     private readonly config: WorkerThreadConfig,
@@ -98,12 +101,21 @@ export class InferencePool {
     };
     const pool = new InferencePool(options.modelDir, config, []);
     try {
+      // Hashed while the workers load the same weights; awaited after them, so a failed start ends here.
+      const identity = modelIdentity(options.modelDir, config.dtype);
+      identity.catch(() => {});
       for (let i = 0; i < count; i++) pool.workers.push(await pool.spawn());
+      pool.identity = await identity;
     } catch (error) {
       await pool.close();
       throw error;
     }
     return pool;
+  }
+
+  /** `NAME@VERSION` (model-identity.ts): what records, the server and logs call the model. */
+  get modelId(): string {
+    return this.identity;
   }
 
   get size(): number {

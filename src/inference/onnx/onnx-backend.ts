@@ -38,7 +38,7 @@ export class OnnxBackend implements ModelBackend {
   }
 
   get modelId(): string {
-    return this.pool.modelDir;
+    return this.pool.modelId;
   }
 
   async answer(queries: Query[]): Promise<Answer[][]> {
