@@ -3,6 +3,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { CORPUS_FORMATS } from '../src/corpora/index.js';
 import { projectPath } from '../src/project.js';
 import { DEFAULT_RECIPE } from '../tools/train/train-command.js';
 import { loadRecipe } from '../tools/train/recipe.js';
@@ -31,7 +32,7 @@ test('a bad recipe is refused in one line that names the field', async () => {
     [['corpora', 0, 'labels'], undefined, `${file} lacks "corpora[0].labels"`],
     [['corpora', 1, 'cap'], 0, `${file}: "corpora[1].cap" must be a positive integer`],
     [['corpora', 2, 'devel'], 5, `${file}: "corpora[2].devel" must be a file or {file, format, folds, use}`],
-    [['corpora', 2, 'train', 'format'], 'xml', `${file}: "corpora[2].train.format" must be one of pubtator, iob, jsonl, text, bioc-xml, bioc-json`],
+    [['corpora', 2, 'train', 'format'], 'xml', `${file}: "corpora[2].train.format" must be one of ${CORPUS_FORMATS.join(', ')}`],
     [['corpora', 5, 'max_empty_share'], 2, `${file}: "corpora[5].max_empty_share" must be between 0 and 1`],
     [['corpora'], [], `${file}: "corpora" must list at least one corpus`],
     [['training', 'epochs'], null, `${file}: "training.epochs" must be a number, a string, or true or false`],
