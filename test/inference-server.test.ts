@@ -111,17 +111,22 @@ describe('inference server', () => {
     assert.notDeepEqual(other.answers.map((a) => a.map((x) => x.raw)), given.answers.map((a) => a.map((x) => x.raw)), 'the named template is the one asked with');
   });
 
-  test('every endpoint refuses an unknown entity type with the same 400', async () => {
-    const bodies = await Promise.all([
-      post(url(ANSWERS_PATH), { template, queries: [{ text: TEXTS[0], types: ['disease', 'wizard'] }] }, auth),
-      post(url(ENTITIES_PATH), { texts: [TEXTS[0]], types: ['disease', 'wizard'] }, auth),
-    ].map(async (pending) => {
-      const response = await pending;
-      assert.equal(response.status, 400);
-      return response.json();
-    }));
-    assert.deepEqual(bodies[0], bodies[1]);
-    assert.match((bodies[0] as { error: { message: string } }).error.message, /^unknown entity type "wizard"; known: disease, chemical/);
+  test('every endpoint refuses an unknown or a repeated entity type with the same 400', async () => {
+    for (const [types, message] of [
+      [['disease', 'wizard'], /^unknown entity type "wizard"; known: disease, chemical/],
+      [['disease', 'Disease'], /^entity type disease asked twice/],
+    ] as const) {
+      const bodies = await Promise.all([
+        post(url(ANSWERS_PATH), { template, queries: [{ text: TEXTS[0], types }] }, auth),
+        post(url(ENTITIES_PATH), { texts: [TEXTS[0]], types }, auth),
+      ].map(async (pending) => {
+        const response = await pending;
+        assert.equal(response.status, 400);
+        return response.json();
+      }));
+      assert.deepEqual(bodies[0], bodies[1]);
+      assert.match((bodies[0] as { error: { message: string } }).error.message, message);
+    }
   });
 
   test('bad requests get a clear 4xx and an OpenAI-shaped error', async () => {

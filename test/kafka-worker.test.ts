@@ -98,6 +98,7 @@ describe('streaming worker on a real broker', () => {
       ['nul', framedDocument({ id: 'nul', source: 'pubmed', text: 'Fever\u0000 and cough.' }), 'invalid_document'],
       ['empty-id', framedDocument({ id: ' ', source: 'pubmed', text: 'Fever.' }), 'invalid_document'],
       ['unknown-type', framedDocument({ id: 'planet', source: 'pubmed', text: 'Fever.', types: ['planet'] }), 'invalid_document'],
+      ['repeated-type', framedDocument({ id: 'twice', source: 'pubmed', text: 'Fever.', types: ['disease', 'Disease'] }), 'invalid_document'],
       ['many-sentences', framedDocument({ id: 'many', source: 'pubmed', text: 'Fever. '.repeat(40) }), 'too_many_sentences'],
     ];
     // Handled by design, not dead letters: a tombstone has no document; a repeated id is
@@ -144,7 +145,7 @@ describe('streaming worker on a real broker', () => {
       assert.equal(metricValue(metrics, 'bioner_dead_letters_total', { reason: 'unknown_schema' }), 1);
       assert.equal(metricValue(metrics, 'bioner_dead_letters_total', { reason: 'empty_text' }), 1);
       assert.equal(metricValue(metrics, 'bioner_dead_letters_total', { reason: 'oversized_text' }), 1);
-      assert.equal(metricValue(metrics, 'bioner_dead_letters_total', { reason: 'invalid_document' }), 3);
+      assert.equal(metricValue(metrics, 'bioner_dead_letters_total', { reason: 'invalid_document' }), 4);
       assert.equal(metricValue(metrics, 'bioner_dead_letters_total', { reason: 'too_many_sentences' }), 1);
       assert.equal(metricValue(metrics, 'bioner_documents_total', { outcome: 'tombstone' }), 1);
       assert.equal(metricValue(metrics, 'bioner_documents_total', { outcome: 'annotated' }), expectedIds.length);

@@ -79,14 +79,9 @@ export class RecordAnnotator {
       return new Rejected('oversized_text',
         `document ${document.id} has ${document.text.length} characters; the limit is ${this.options.maxDocumentChars}`);
     }
-    for (const type of document.types ?? []) {
-      try {
-        this.options.entityTypes.canonical(type);
-      } catch (error) {
-        return new Rejected('invalid_document', (error as Error).message);
-      }
-    }
-    return document;
+    // No types: the defaults. Unknown or repeated ones: refused as annotate and serve refuse them.
+    const problem = document.types?.length ? this.options.entityTypes.typeListProblem(document.types) : undefined;
+    return problem === undefined ? document : new Rejected('invalid_document', `document ${document.id}: ${problem}`);
   }
 
   /** An unavailable registry is not the record's fault: it waits for the registry while the worker runs. */
