@@ -30,7 +30,12 @@ export class PipelineRunner {
 
   static async start(settings: PipelineSettings): Promise<PipelineRunner> {
     const runner = new PipelineRunner(fork(new URL('./pipeline-process.js', import.meta.url)));
-    await runner.ask({ kind: 'start', settings });
+    try {
+      await runner.ask({ kind: 'start', settings });
+    } catch (error) {
+      await runner.stop();
+      throw error;
+    }
     return runner;
   }
 

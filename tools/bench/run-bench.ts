@@ -77,7 +77,8 @@ export async function benchCommand(argv: string[]): Promise<void> {
   const peerNames = (args.peers ?? (args.quick ? [] : [...PEERS])).map((name) => oneOf(name, PEERS, '--peers'));
   const cores = availableParallelism();
   const config = JSON.parse(readFileSync(join(modelDir, 'config.json'), 'utf8')) as DecoderConfig;
-  const defaults = defaultPipelineSettings(modelDir, []);
+  // Each workload's documents name their types; these are only the assembly's defaults.
+  const defaults = defaultPipelineSettings(modelDir, [...new Set(workloads.flatMap((w) => w.types))]);
   const settings = {
     seed, inference_threads: workers, execution_provider: executionProvider, query_batch_size: defaults.queryBatches.size,
     query_batch_wait_ms: defaults.queryBatches.waitMs, max_new_tokens: defaults.engine.maxNewTokens, quick: args.quick,
@@ -92,7 +93,14 @@ export async function benchCommand(argv: string[]): Promise<void> {
     // Step batching has a second batch per thread waiting to join as the first drains; lockstep runs one each.
     queryBatches: { ...defaults.queryBatches, inFlight: mode.features.stepBatching ? 2 * workers : workers },
   });
-  const runners = await Promise.all(modes.map((mode) => PipelineRunner.start(settingsOf(mode))));
+  const started = await Promise.allSettled(modes.map((mode) => PipelineRunner.start(settingsOf(mode))));
+  const runners = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  const failed = started.find((s) => s.status === 'rejected');
+  if (failed) {
+    // The started ones would keep this process alive.
+    await Promise.all(runners.map((runner) => runner.stop()));
+    throw failed.reason;
+  }
   const peerOptions = { modelDir, gguf: await ensureDefaultGguf('Q8_0'), threads: cores, maxNewTokens: settings.max_new_tokens };
   const peers = await Promise.all(peerNames.map((name) => PeerProcess.start(name, peerOptions)));
   const gemm: GemmRate[] = [];
