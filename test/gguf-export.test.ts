@@ -21,7 +21,7 @@ test('llama.cpp on the Q8_0 export of the default model chooses as the ONNX defa
   t.diagnostic(`next-token argmax agreement: ${percent(s.agreeing, s.positions)}; where the ONNX top-2 gap >= ${NEAR_TIE}: ` +
     `${percent(s.decisiveAgreeing, s.decisive)}; largest ONNX gap where they differ: ${s.largestDisagreeingGap.toFixed(3)}`);
   t.diagnostic(`llama.cpp against itself (token by token vs batched): ${percent(s.llamaSelfAgreeing, s.positions)}`);
-  t.diagnostic(`identical greedy continuations: ${s.identicalContinuations}/${s.prompts}; first differences at near-ties: ` +
+  t.diagnostic(`identical greedy answers (to the end of turn): ${s.identicalContinuations}/${s.prompts}; first differences at near-ties: ` +
     `${s.divergencesAtNearTies}/${s.prompts - s.identicalContinuations}`);
 
   // The tokenizer and chat template metadata were copied from the base, so llama.cpp tokenises as we do.

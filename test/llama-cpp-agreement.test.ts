@@ -19,7 +19,7 @@ test('the imported GGUF model agrees with llama.cpp on conv_term prompts', { ski
     `where the ONNX top-2 logit gap >= ${NEAR_TIE}: ${percent(s.decisiveAgreeing, s.decisive)}; ` +
     `largest ONNX gap where they differ: ${s.largestDisagreeingGap.toFixed(3)}`);
   t.diagnostic(`llama.cpp against itself (token by token vs batched prompt): ${percent(s.llamaSelfAgreeing, s.positions)}`);
-  t.diagnostic(`identical ${CONTINUATION_TOKENS}-token greedy continuations: ${s.identicalContinuations}/${s.prompts}; ` +
+  t.diagnostic(`identical greedy answers (to the end of turn, at most ${CONTINUATION_TOKENS} tokens): ${s.identicalContinuations}/${s.prompts}; ` +
     `matching prefixes [${s.matchingPrefixes.join(', ')}]; first differences at near-ties (gap < ${NEAR_TIE}): ` +
     `${s.divergencesAtNearTies}/${s.prompts - s.identicalContinuations}`);
   t.diagnostic(`throughput (prompt + ${CONTINUATION_TOKENS} tokens, batch 1): ONNX ${s.onnxTokensPerSecond.toFixed(0)} tok/s, ` +

@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import { getLlama, LlamaLogLevel, type ControlledEvaluateIndexOutput, type LlamaContextSequence, type Token } from 'node-llama-cpp';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
-import { loadTokenizer, renderChat } from '../../src/inference/onnx/chat-model.js';
+import { loadTokenizer, renderChat, stopTokenIds } from '../../src/inference/onnx/chat-model.js';
 import { createSession, decoderLayout } from '../../src/inference/onnx/decoder-session.js';
 import { readJson } from '../../src/project.js';
 import { conversationFor, loadPromptTemplate } from '../../src/stages/build-prompt.js';
@@ -42,6 +42,8 @@ export interface PromptComparison {
   llamaTokenByToken: number[];
   onnxContinuation: number[];
   llamaContinuation: number[];
+  /** The answer's length in the ONNX continuation: up to and including its first end-of-turn token, where the pipeline stops. */
+  answerLength: number;
   /** Greedy generation of CONTINUATION_TOKENS through each engine's own generation loop. */
   onnxSeconds: number;
   llamaSeconds: number;
@@ -144,6 +146,7 @@ export async function compareWithLlamaCpp(modelDir: string, ggufPath: string, co
   // llama.cpp's defaults (F16 KV cache, flash attention where it chooses to), as its users run it.
   const context = await model.createContext({ contextSize: longest + 64, batchSize: longest + 64, threads: THREADS });
   const sequence = context.getSequence();
+  const endOfTurn = new Set(stopTokenIds(modelDir));
   try {
     const comparisons: PromptComparison[] = [];
     for (const { text, tokens } of prompts) {
@@ -163,6 +166,7 @@ export async function compareWithLlamaCpp(modelDir: string, ggufPath: string, co
         llamaTokenByToken: await llamaArgmax(sequence, tokens, true),
         onnxContinuation,
         llamaContinuation: await llamaContinuation(sequence, tokens, CONTINUATION_TOKENS),
+        answerLength: onnxContinuation.findIndex((token) => endOfTurn.has(token)) + 1 || onnxContinuation.length,
         onnxSeconds,
         llamaSeconds,
       });
@@ -189,8 +193,9 @@ export interface AgreementSummary {
   largestDisagreeingGap: number;
   /** Positions where llama.cpp token by token chooses as llama.cpp batched does. */
   llamaSelfAgreeing: number;
+  /** Continuations equal over the answer (to the end of turn); past it the pipeline generates nothing. */
   identicalContinuations: number;
-  /** Tokens before the first difference, per continuation. */
+  /** Tokens before the first difference within the answer, per continuation. */
   matchingPrefixes: number[];
   /** Continuations whose first difference is at an ONNX near-tie. */
   divergencesAtNearTies: number;
@@ -205,9 +210,9 @@ export function summarise(comparisons: readonly PromptComparison[]): AgreementSu
   const disagreeing = positions.filter((p) => p.onnx.token !== p.llama);
   const decisive = positions.filter((p) => p.onnx.gap >= NEAR_TIE);
   const divergences = comparisons.map((c) => {
-    const first = c.onnxContinuation.findIndex((token, i) => token !== c.llamaContinuation[i]);
+    const first = c.onnxContinuation.slice(0, c.answerLength).findIndex((token, i) => token !== c.llamaContinuation[i]);
     // The choice for continuation token k was made after prompt position L - 1 + k.
-    return { matching: first === -1 ? CONTINUATION_TOKENS : first, gap: first === -1 ? Infinity : c.onnx[c.tokens.length - 1 + first]!.gap };
+    return { matching: first === -1 ? c.answerLength : first, identical: first === -1, gap: first === -1 ? Infinity : c.onnx[c.tokens.length - 1 + first]!.gap };
   });
   // Tokens processed (prompt + continuation) per second of greedy generation, batch 1.
   const processed = comparisons.reduce((n, c) => n + c.tokens.length + CONTINUATION_TOKENS, 0);
@@ -221,7 +226,7 @@ export function summarise(comparisons: readonly PromptComparison[]): AgreementSu
     decisiveAgreeing: decisive.filter((p) => p.onnx.token === p.llama).length,
     largestDisagreeingGap: Math.max(0, ...disagreeing.map((p) => p.onnx.gap)),
     llamaSelfAgreeing: positions.filter((p) => p.self === p.llama).length,
-    identicalContinuations: divergences.filter((d) => d.matching === CONTINUATION_TOKENS).length,
+    identicalContinuations: divergences.filter((d) => d.identical).length,
     matchingPrefixes: divergences.map((d) => d.matching),
     divergencesAtNearTies: divergences.filter((d) => d.gap < NEAR_TIE).length,
     cacheConsistent: comparisons.filter((c) =>
