@@ -34,6 +34,7 @@ test('a bad recipe is refused in one line that names the field', async () => {
     [['corpora', 2, 'devel'], 5, `${file}: "corpora[2].devel" must be a file or {file, format, folds, use}`],
     [['corpora', 2, 'train', 'format'], 'xml', `${file}: "corpora[2].train.format" must be one of ${CORPUS_FORMATS.join(', ')}`],
     [['corpora', 5, 'max_empty_share'], 2, `${file}: "corpora[5].max_empty_share" must be between 0 and 1`],
+    [['corpora', 2, 'repeat'], 1.5, `${file}: "corpora[2].repeat" must be a positive integer`],
     [['corpora'], [], `${file}: "corpora" must list at least one corpus`],
     [['training', 'epochs'], null, `${file}: "training.epochs" must be a number, a string, or true or false`],
   ];

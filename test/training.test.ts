@@ -14,7 +14,7 @@ import { ChatModel } from '../src/inference/onnx/chat-model.js';
 import { mulberry32 } from '../src/seeded-random.js';
 import { answerTurn, conversationFor, loadPromptTemplate } from '../src/stages/build-prompt.js';
 import { runPython, TRAINER_DIR, trainerPython } from '../tools/train/trainer-environment.js';
-import { corpusConversations, sampleBalanced, tokeniseConversation, type TrainingConversation } from '../tools/train/training-conversations.js';
+import { corpusConversations, sampleBalanced, tokeniseConversation, trainingSelection, type TrainingConversation } from '../tools/train/training-conversations.js';
 import { maxDifference, onnxLogits } from './support/onnx-logits.js';
 import { FIXTURES, testModelDir } from './support/paths.js';
 import { writeTestModelCheckpoint } from './support/test-model-checkpoint.js';
@@ -87,6 +87,14 @@ test('a balanced sample keeps at most the given share of all-empty conversations
   const capped = sampleBalanced(items, 20, 0.25, mulberry32(7));
   assert.deepEqual([capped.length, empty(capped)], [20, 5]);
   assert.deepEqual(kept.map((c) => c.sentence.index), kept.map((c) => c.sentence.index).toSorted((a, b) => a - b), 'in corpus order');
+});
+
+test('a corpus with repeat N trains each kept conversation N times; the cap and balance apply before it', () => {
+  const items = Array.from({ length: 10 }, (_, i): TrainingConversation => ({ ...conversation, sentence: { ...conversation.sentence, index: i } }));
+  const once = trainingSelection(items, { cap: 4 }, mulberry32(3));
+  const thrice = trainingSelection(items, { cap: 4, repeat: 3 }, mulberry32(3));
+  assert.equal(once.length, 4);
+  assert.deepEqual(thrice, [...once, ...once, ...once]);
 });
 
 /** Conversations from the bundled NCBI-disease sample, tokenised for the test model, as train.jsonl and devel.jsonl. */

@@ -9,7 +9,7 @@ import { mulberry32 } from '../../src/seeded-random.js';
 import { loadPromptTemplate } from '../../src/stages/build-prompt.js';
 import { EntityTypes } from '../../src/stages/entity-types.js';
 import type { Recipe, RecipeCorpus, SplitSource } from './recipe.js';
-import { corpusConversations, sample, sampleBalanced, tokeniseConversation, type TokenisedConversation } from './training-conversations.js';
+import { corpusConversations, sample, tokeniseConversation, trainingSelection, type TokenisedConversation } from './training-conversations.js';
 
 export interface SplitStats {
   corpus: string;
@@ -56,9 +56,7 @@ export async function buildDataset(recipe: Recipe, modelDir: string, outDir: str
     for (const split of ['train', 'devel'] as const) {
       const { conversations, counts } = corpusConversations(await readSplit(spec[split]), spec.name, types, typeOf, random);
       // Devel keeps the corpus's own share of empty answers: it measures, it does not teach.
-      const kept = split === 'train' && spec.max_empty_share !== undefined
-        ? sampleBalanced(conversations, spec.cap, spec.max_empty_share, random)
-        : sample(conversations, split === 'train' ? spec.cap : recipe.devel_cap, random);
+      const kept = split === 'train' ? trainingSelection(conversations, spec, random) : sample(conversations, recipe.devel_cap, random);
       const tokenised = kept.map((c) => tokeniseConversation(tokenizer, stops, template, c));
       lines[split].push(...tokenised.map((t) => JSON.stringify(t)));
       stats.push(splitStats(spec, split, counts.sentences, counts.crossingMentions, tokenised));

@@ -30,6 +30,11 @@ export interface RecipeCorpus {
    * has them). Most LINNAEUS sentences name no species, and a model fed mostly `[]` learns to say it.
    */
   max_empty_share?: number;
+  /**
+   * How many times each kept training conversation is trained per epoch (default 1): more passes
+   * over a small corpus (JNLPBA's 1,401 sentences) within one pass over the others.
+   */
+  repeat?: number;
 }
 
 export interface Recipe {
@@ -66,6 +71,7 @@ const corpus = z.object({
   test: split.optional(),
   cap: positiveInteger,
   max_empty_share: z.number({ error: 'must be a number' }).min(0, { error: 'must be between 0 and 1' }).max(1, { error: 'must be between 0 and 1' }).optional(),
+  repeat: positiveInteger.optional(),
 }, { error: 'must be an object' }).transform(({ train, devel, test, ...c }): RecipeCorpus => {
   // A split is in its corpus's format unless it says otherwise.
   const inFormat = (source: typeof train): SplitSource => ({ ...source, format: source.format ?? c.format });

@@ -7,6 +7,7 @@ import { encodeChat } from '../../src/inference/onnx/chat-model.js';
 import type { PromptTemplate } from '../../src/domain/prompt-template.js';
 import { answerTurn, conversationFor } from '../../src/stages/build-prompt.js';
 import { splitSentences } from '../../src/stages/split-sentences.js';
+import type { RecipeCorpus } from './recipe.js';
 
 /** One sentence asked about every type of its corpus; `answers[i]` are the gold strings of `types[i]`. */
 export interface TrainingConversation {
@@ -132,4 +133,13 @@ export function sampleBalanced(items: readonly TrainingConversation[], n: number
   const room = maxEmptyShare >= 1 ? n : Math.floor((maxEmptyShare * keptNamed.length) / (1 - maxEmptyShare));
   const kept = new Set([...keptNamed, ...sample(empty, Math.min(room, n - keptNamed.length), random)]);
   return items.filter((c) => kept.has(c));
+}
+
+/** A corpus's training conversations: at most `cap`, balanced if the recipe says so, each `repeat` times. */
+export function trainingSelection(items: readonly TrainingConversation[], spec: Pick<RecipeCorpus, 'cap' | 'max_empty_share' | 'repeat'>,
+  random: () => number): TrainingConversation[] {
+  const kept = spec.max_empty_share === undefined
+    ? sample(items, spec.cap, random)
+    : sampleBalanced(items, spec.cap, spec.max_empty_share, random);
+  return Array.from({ length: spec.repeat ?? 1 }, () => kept).flat();
 }
