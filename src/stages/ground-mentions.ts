@@ -12,7 +12,7 @@ export interface GroundedMention {
 
 export interface Grounding {
   grounded: GroundedMention[];
-  /** Strings that occur nowhere in the sentence as whole words: counted, never published. */
+  /** Strings that occur nowhere in the sentence: counted, never published. */
   ungrounded: string[];
 }
 
@@ -34,10 +34,8 @@ export function groundMentions(sentence: Sentence, mentions: string[]): Groundin
 type Span = readonly [start: number, end: number];
 
 /**
- * Every whole-word occurrence of `mention` in `text`: exact, else ignoring case and whitespace
- * ("IL - 2" for "IL-2"). A string found only inside words ("hype" in "hyperplastic") is not
- * grounded: 12 of about 60,000 gold mentions in the six corpora lie inside a word, and on the
- * devel sample every such match was wrong.
+ * Every occurrence of `mention` in `text`, trying the strictest reading first: exact and on word
+ * boundaries, then ignoring case and whitespace ("IL - 2" for "IL-2"), then inside words.
  */
 export function locate(text: string, mention: string): Span[] {
   const folded = fold(text);
@@ -48,8 +46,10 @@ export function locate(text: string, mention: string): Span[] {
     (i): Span => [folded.offsets[i]!, folded.offsets[i + foldedMention.length - 1]! + 1],
   );
   const onBoundaries = (spans: Span[]) => spans.filter((s) => isWordBounded(text, s));
-  const whole = onBoundaries(exact);
-  return whole.length > 0 ? whole : onBoundaries(loose);
+  for (const spans of [onBoundaries(exact), onBoundaries(loose), exact, loose]) {
+    if (spans.length > 0) return spans;
+  }
+  return [];
 }
 
 /**

@@ -1,6 +1,6 @@
 // What a constrained answer may look like: the template's answer prefix, then a JSON list of
-// strings that each occur in the sentence as whole words, e.g. `Answer: ["BCL6", "Jurkat cells"]`,
-// and then the end-of-turn token. The automaton reads bytes, because tokens split characters and span
+// strings that each occur in the sentence, e.g. `Answer: ["BCL6", "Jurkat cells"]`, and then
+// the end-of-turn token. The automaton reads bytes, because tokens split characters and span
 // parts (`["`, `"],`, `cells"]`); a string value is tracked by where it can end in the sentence.
 
 export type GrammarState =
@@ -30,8 +30,7 @@ const ESCAPES = new Map([
 const ESCAPED_BYTES = new Set(ESCAPES.values());
 
 const utf8 = new TextEncoder();
-/** As grounding reads words (ground-mentions.ts): letters and digits. */
-const isWordChar = (char: string) => /[\p{L}\p{N}]/u.test(char);
+const isContinuation = (byte: number) => (byte & 0xc0) === 0x80;
 
 export class AnswerGrammar {
   readonly start: GrammarState = { kind: 'prefix', at: 0 };
@@ -39,8 +38,6 @@ export class AnswerGrammar {
   private readonly sentence: Uint8Array;
   /** Sentence offsets by byte value: where a value starting with that byte can start. */
   private readonly offsets = new Map<number, number[]>();
-  /** Byte offsets between two characters that are not both letters or digits: where a value may start and end. */
-  private readonly wordBounds = new Set<number>();
 
   constructor(
     private readonly answerPrefix: string,
@@ -48,18 +45,9 @@ export class AnswerGrammar {
   ) {
     this.literal = utf8.encode(`${answerPrefix}[`);
     this.sentence = utf8.encode(sentence);
-    let offset = 0;
-    let previous = '';
-    for (const char of sentence) {
-      if (!(isWordChar(previous) && isWordChar(char))) this.wordBounds.add(offset);
-      offset += utf8.encode(char).length;
-      previous = char;
-    }
-    this.wordBounds.add(offset);
-    for (const start of this.wordBounds) {
-      const byte = this.sentence[start];
-      if (byte !== undefined) (this.offsets.get(byte) ?? this.offsets.set(byte, []).get(byte)!).push(start);
-    }
+    this.sentence.forEach((byte, offset) => {
+      if (!isContinuation(byte)) (this.offsets.get(byte) ?? this.offsets.set(byte, []).get(byte)!).push(offset);
+    });
   }
 
   step(state: GrammarState, byte: number): GrammarState | null {
@@ -83,8 +71,8 @@ export class AnswerGrammar {
           const escaped = ESCAPES.get(byte);
           return escaped === undefined ? null : this.extend(state.ends, escaped);
         }
-        if (byte === BACKSLASH) return this.canFollow(state.ends, ESCAPED_BYTES) ? { ...state, escape: true } : null;
-        if (byte === QUOTE) return state.ends?.some((end) => this.wordBounds.has(end)) ? { kind: 'closed', spaced: false } : null;
+        if (byte === BACKSLASH) return { ...state, escape: true };
+        if (byte === QUOTE) return state.ends !== null && this.atCharBoundary(state.ends[0]!) ? { kind: 'closed', spaced: false } : null;
         return byte < SPACE ? null : this.extend(state.ends, byte);
       case 'done':
         return null;
@@ -146,11 +134,6 @@ export class AnswerGrammar {
     return byte === SPACE && !state.spaced ? { kind: state.kind, spaced: true } : null;
   }
 
-  /** Whether the value can go on with one of `bytes` (an escape must lead somewhere). */
-  private canFollow(ends: readonly number[] | null, bytes: ReadonlySet<number>): boolean {
-    return ends === null ? [...bytes].some((byte) => this.offsets.has(byte)) : ends.some((end) => bytes.has(this.sentence[end]!));
-  }
-
   /** The value extended by one sentence byte, if it still occurs in the sentence. */
   private extend(ends: readonly number[] | null, byte: number): GrammarState | null {
     const next =
@@ -158,5 +141,10 @@ export class AnswerGrammar {
         ? (this.offsets.get(byte) ?? []).map((offset) => offset + 1)
         : ends.filter((end) => this.sentence[end] === byte).map((end) => end + 1);
     return next.length > 0 ? { kind: 'string', ends: next, escape: false } : null;
+  }
+
+  /** A value may close only on a whole UTF-8 character (every occurrence ends alike). */
+  private atCharBoundary(end: number): boolean {
+    return end === this.sentence.length || !isContinuation(this.sentence[end]!);
   }
 }
