@@ -21,8 +21,12 @@ const fromText: EntityRecord[] = await local.annotate('Mutations in BRCA1 cause 
 await local.close();
 const oracle = await createAnnotator({ model: 'oracle:' + gold, types: ['disease'] });
 const [fromDocument] = await oracle.annotate([{ id, source: 'pubmed', text }]);
+// Documents as they arrive, from an async iterable (a queue, a file being read).
+async function* arriving() {
+  yield { id, source: 'pubmed' as const, text };
+}
 const streamed = [];
-for await (const annotated of oracle.annotateAll([{ id, source: 'pubmed', text }])) streamed.push(annotated.entities.length);
+for await (const annotated of oracle.annotateAll(arriving())) streamed.push(annotated.entities.length);
 await oracle.close();
 console.log(JSON.stringify({ fromText, fromDocument, streamed }));
 `;
