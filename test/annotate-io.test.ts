@@ -11,6 +11,7 @@ import { parseBiocXml, parseIob, readCorpus } from '../src/corpora/index.js';
 import type { EntityRecord } from '../src/domain/types.js';
 import { defaultPipelineSettings } from '../src/cli/common-options.js';
 import { assemblePipeline } from '../src/pipeline/assemble-pipeline.js';
+import { answersNeeded } from '../src/pipeline/annotator.js';
 import { CLI, FIXTURES, testModelDir } from './support/paths.js';
 
 const SAMPLE = join(FIXTURES, 'ncbi-disease-sample.pubtator');
@@ -114,7 +115,7 @@ test('progress counts (sentence, type) answers as they come, inside one document
   );
   try {
     const document = { id: 'all', source: 'other' as const, text };
-    const needed = pipeline.annotator.answersNeeded(document);
+    const needed = answersNeeded(document, ['disease', 'chemical']);
     const annotated = await pipeline.annotator.annotate(document);
     assert.equal(needed, annotated.sentence_count * 2);
     assert.ok(told.length > 1, `one document, told ${told.length} times`);
@@ -159,6 +160,45 @@ test('SIGINT writes the finished documents, the output closed, and says which ar
   assert.doesNotMatch(stderr, /\n\s+at /, 'no stack trace');
 });
 
+test('--save-answers with --resume asks the model only for what the file lacks, so an interrupted run continues', async () => {
+  const dir = await tempDir();
+  const [answers, partial, full, resumed] = ['answers.jsonl', 'partial.jsonl', 'full.jsonl', 'resumed.jsonl'].map((f) => join(dir, f)) as [string, string, string, string];
+  const common = ['annotate', '--input', SAMPLE, '--input-format', 'pubtator', ...ORACLE, '--lexicons', 'none', '--abbreviation-grounding', 'off'];
+  assert.equal((await cli([...common, '--save-answers', answers, '--output', full])).code, 0);
+  const [header, ...lines] = (await readFile(answers, 'utf8')).trim().split('\n');
+  // The answers an interrupted run got, each changed to "none", so that the output shows which were kept.
+  const kept = lines.slice(0, lines.length >> 1).map((l) => JSON.parse(l));
+  for (const line of kept) line.answer.raw = 'Answer: []';
+  const keptLines = kept.map((l) => JSON.stringify(l));
+  await writeFile(partial, [header, ...keptLines].join('\n') + '\n');
+
+  const result = await cli([...common, '--save-answers', partial, '--resume', '--output', resumed]);
+  assert.equal(result.code, 0, result.stderr);
+  const after = (await readFile(partial, 'utf8')).trim().split('\n');
+  assert.deepEqual(after.slice(0, keptLines.length + 1), [header, ...keptLines], 'the kept answers stay as they were');
+  assert.equal(after.length, lines.length + 1, 'every other answer asked once, none again');
+  const inKept = (r: EntityRecord) => kept.some((l) => l.doc_id === r.doc_id && l.start <= r.start && r.end <= l.end);
+  const spans = (rs: EntityRecord[]) => rs.map((r) => `${r.doc_id}:${r.start}-${r.end}`);
+  const expected = records(await readFile(full, 'utf8')).filter((r) => !inKept(r));
+  assert.ok(expected.length > 0);
+  assert.deepEqual(spans(records(await readFile(resumed, 'utf8'))), spans(expected));
+
+  await writeFile(partial, `${JSON.stringify({ model_id: 'other@1' })}\n`);
+  const other = await cli([...common, '--save-answers', partial, '--resume', '--output', resumed]);
+  assert.equal(other.code, 2);
+  assert.match(other.stderr, /partial\.jsonl:1: answers of other@1, not of oracle:.*; resume with the model that gave them/);
+});
+
+test('a long run is announced before the model loads, with how to keep its answers', async () => {
+  const dir = await tempDir();
+  const input = join(dir, 'long.txt');
+  await writeFile(input, 'Crohn disease is rare. '.repeat(3_100));
+  const result = await cli(['annotate', '--input', input, '--input-format', 'text', '--types', 'disease', '--model', join(dir, 'no-model'), '--output', join(dir, 'o.jsonl')]);
+  const [warning, error] = result.stderr.split('\n');
+  assert.match(warning!, /^warning: 1 documents need 3100 answers from the model .* about 10m\d+s\. --documents N .*; --save-answers FILE keeps every answer, and --resume continues/);
+  assert.match(error!, /error: model not found/);
+});
+
 test('each mistake in a call is one line and exit code 2, before any model loads; a run that still makes sense warns', async () => {
   const dir = await tempDir();
   const files = {
@@ -184,6 +224,8 @@ test('each mistake in a call is one line and exit code 2, before any model loads
     [annotate('--output', dir), /--output .* is a folder; --output-format jsonl writes one file/],
     [annotate('--output', '-', '--output-format', 'brat'), /brat writes .* into a folder; --output - cannot hold them/],
     [annotate('--model', join(dir, 'no-model')), /model not found: /],
+    [annotate('--resume'), /--resume continues the answers file of --save-answers FILE; name that file/],
+    [['serve', '--model', join(dir, 'no-model'), '--types', 'disease,disease'], /--types: entity type disease asked twice/],
     [['eval', '--gold', SAMPLE, '--gold-format', 'pubtator', '--pred', files.pred], /no document of --pred is in --gold \(predicted: elsewhere, \.\.\.; gold: /],
     [['eval', '--gold', SAMPLE, '--gold-format', 'pubtator', '--pred', dir], /--pred .* is a folder/],
     [['eval', '--gold', dir, '--gold-format', 'pubtator', '--pred', files.pred], /binary\.txt:1: a NUL byte/],

@@ -23,6 +23,7 @@ const GIVEN: Record<keyof typeof PIPELINE_OPTIONS, string> = {
   'inference-timeout-ms': '1234',
   'inference-token': 'secret',
   'save-answers': 'answers.jsonl',
+  resume: '',
   'inference-threads': '3',
   'max-new-tokens': '11',
   constrained: 'off',
@@ -31,7 +32,9 @@ const GIVEN: Record<keyof typeof PIPELINE_OPTIONS, string> = {
   'execution-provider': 'cuda',
 };
 
-const argvOf = (flags: Partial<Record<string, string>>) => Object.entries(flags).flatMap(([flag, value]) => [`--${flag}`, value!]);
+/** `--flag value`; '' gives a switch alone. */
+const argvOf = (flags: Partial<Record<string, string>>) =>
+  Object.entries(flags).flatMap(([flag, value]) => (value === '' ? [`--${flag}`] : [`--${flag}`, value!]));
 const ANNOTATE_ARGS = ['--input', 'in.txt', '--input-format', 'text', '--output', 'out.jsonl', '--types', 'disease'];
 
 /** Each command that builds a pipeline, from its own command line to the settings it assembles. */

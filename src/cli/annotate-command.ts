@@ -4,6 +4,7 @@ import { OUTPUT_FORMATS } from '../corpora/annotation-writers.js';
 import { CORPUS_FORMATS, firstDocuments } from '../corpora/index.js';
 import type { Document } from '../domain/types.js';
 import { annotateInOrder } from '../pipeline/annotate-in-order.js';
+import { answersNeeded } from '../pipeline/annotator.js';
 import { assemblePipeline, type Pipeline, type PipelineSettings } from '../pipeline/assemble-pipeline.js';
 import type { EntityTypes } from '../stages/entity-types.js';
 import { checkOutput, openOutput, type AnnotationOutput } from './annotation-output.js';
@@ -40,7 +41,7 @@ export function annotateConfig(argv: string[]) {
   };
 }
 
-/** More (sentence, type) answers than this get a warning up front: over ten minutes at about 5 a second. */
+/** More (sentence, type) answers than this get a warning before the model loads: over ten minutes at about 5 a second. */
 export const LONG_RUN_ANSWERS = 3_000;
 /** The shipped model's rate on CPU cores, about 5 sentences a second for one type (docs/performance.md). */
 const CPU_ANSWERS_PER_SECOND = 5;
@@ -58,14 +59,14 @@ export async function annotateCommand(argv: string[]): Promise<void> {
   for (const warning of corpus.warnings) console.error(`warning: ${warning}`);
   checkDocuments(corpus.documents, entityTypes);
 
+  const needed = corpus.documents.reduce((n, d) => n + answersNeeded(d, config.pipeline.types), 0);
+  warnIfLong(needed, corpus.documents.length, config.pipeline);
   let progress: ProgressBar | undefined;
   const pipeline = await assemblePipeline(config.pipeline, { onAnswered: (answers) => progress?.advance(answers) });
   let output: AnnotationOutput;
   let run: Awaited<ReturnType<typeof annotateAll>>;
   try {
     output = openOutput(config.output, config.outputFormat, (type) => entityTypes.label(type, 'pubtator'));
-    const needed = corpus.documents.reduce((n, d) => n + pipeline.annotator.answersNeeded(d), 0);
-    warnIfLong(needed, corpus.documents.length, config.pipeline);
     progress = new ProgressBar(needed, 'answers');
     run = await annotateAll(pipeline, corpus.documents, output);
     await output.close();
@@ -80,7 +81,7 @@ export async function annotateCommand(argv: string[]): Promise<void> {
   if (signal !== undefined) {
     // The pipeline is left running: the exit that follows ends its work in flight.
     throw new Interrupted(`${signal}: ${written} of ${documents} documents written to ${output.where}, which is complete and closed; ` +
-      `missing: the ${documents - written} from document ${corpus.documents[written]!.id} (number ${written + 1}) on`);
+      `missing: the ${documents - written} from document ${corpus.documents[written]!.id} (number ${written + 1}) on; ${answersKept(config.pipeline)}`);
   }
   await pipeline.close();
   console.error(
@@ -128,11 +129,18 @@ function checkDocuments(documents: Document[], entityTypes: EntityTypes): void {
   }
 }
 
+/** Where the answers of unfinished documents are, or how to keep them next time. */
+function answersKept({ saveAnswers }: PipelineSettings): string {
+  return saveAnswers
+    ? `the model's answers so far are in ${saveAnswers}: the same command with --resume asks only for the rest`
+    : 'the answers of unfinished documents are lost (--save-answers FILE keeps them, and --resume continues from it)';
+}
+
 /** A warning before a long run on a local model on CPU cores, with a guess of how long. */
 function warnIfLong(answers: number, documents: number, settings: PipelineSettings): void {
   const local = !/^(oracle|replay|remote|openai):/.test(settings.model) && settings.engine.executionProvider === 'cpu';
   if (!local || answers <= LONG_RUN_ANSWERS) return;
   console.error(`warning: ${documents} documents need ${answers} answers from the model (sentences × types); at about ` +
     `${CPU_ANSWERS_PER_SECOND} a second on CPU cores that is about ${duration(answers / CPU_ANSWERS_PER_SECOND)}. ` +
-    '--documents N annotates the first N');
+    `--documents N annotates the first N${settings.saveAnswers ? '' : '; --save-answers FILE keeps every answer, and --resume continues from it after an interruption'}`);
 }

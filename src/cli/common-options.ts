@@ -12,7 +12,7 @@ import { PIPELINE_DEFAULTS, type PipelineSettings } from '../pipeline/assemble-p
 import { LEXICON_SPEC_HELP } from '../pipeline/concept-lexicons.js';
 import { projectPath } from '../project.js';
 import { EntityTypes } from '../stages/entity-types.js';
-import { choice, fraction, integer, list, onOff, oneOf, parseCommandLine, text, UsageError, type OptionValues } from './options.js';
+import { choice, fraction, integer, list, onOff, oneOf, parseCommandLine, text, toggle, UsageError, type OptionValues } from './options.js';
 
 /** `annotate` and `eval` take the same slice of a corpus, so a run on part of it scores against that part. */
 export const DOCUMENTS = { documents: integer('only the first N documents of the corpus (default: all)') };
@@ -78,6 +78,7 @@ export const PIPELINE_OPTIONS = {
   'inference-timeout-ms': integer('bound on each request to an inference server', DEFAULT_POOL_OPTIONS.timeoutMs),
   'inference-token': text('TOKEN', 'the bearer token of bioner-stream serve; set BIONER_INFERENCE_TOKEN from a Secret'),
   'save-answers': text('FILE', "the model's raw answers, JSON lines, for --model replay:FILE"),
+  resume: toggle("with --save-answers: keep the answers FILE holds (an interrupted run's) and ask the model only for the rest"),
   ...ENGINE_OPTIONS,
 };
 
@@ -101,17 +102,20 @@ export function pipelineSettings(o: OptionValues<typeof PIPELINE_OPTIONS>, types
     engine: engineSettings(o),
     remote: { timeoutMs: o['inference-timeout-ms'], ...(o['inference-token'] ? { token: o['inference-token'] } : {}) },
     ...(o['save-answers'] ? { saveAnswers: o['save-answers'] } : {}),
+    ...(o.resume ? { resumeAnswers: true } : {}),
   };
 }
 
 /**
  * Refuses, as usage errors, the settings the assembly would refuse only as the model loads: an
- * unknown or repeated type, guidelines the model does not list. Returns the type vocabulary.
+ * unknown or repeated type, --resume without its file, guidelines the model does not list. Returns
+ * the type vocabulary.
  */
 export function checkPipelineSettings(settings: PipelineSettings): EntityTypes {
   const entityTypes = EntityTypes.load(settings.entityTypesFile);
   const problem = entityTypes.typeListProblem(settings.types);
   if (problem !== undefined) throw new UsageError(`--types: ${problem}`);
+  if (settings.resumeAnswers && !settings.saveAnswers) throw new UsageError('--resume continues the answers file of --save-answers FILE; name that file');
   try {
     GuidelinePlan.forModel(settings.model, settings.guidelines);
   } catch (error) {

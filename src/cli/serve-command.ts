@@ -40,14 +40,8 @@ the viewer page at /, /healthz, /readyz (model loaded and warmed up, not drainin
 export function serveConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): ServeConfig & { shutdownTimeoutMs: number } {
   const { values: o } = parseCommandLine(argv, { ...COMMAND_LINE, env });
   // Refused before minutes of model loading, as a usage mistake.
-  const entityTypes = EntityTypes.load();
-  for (const type of o.types) {
-    try {
-      entityTypes.canonical(type);
-    } catch (error) {
-      throw new UsageError(`--types: ${(error as Error).message}`);
-    }
-  }
+  const problem = EntityTypes.load().typeListProblem(o.types);
+  if (problem !== undefined) throw new UsageError(`--types: ${problem}`);
   // Every other pipeline setting at the default `annotate` has.
   const { model: _model, engine: _engine, queryBatches: _batches, ...pipeline } = defaultPipelineSettings(o.model, o.types);
   return {

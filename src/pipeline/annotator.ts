@@ -29,16 +29,19 @@ export interface AnnotatorOptions {
   maxSentences?: number;
 }
 
+/**
+ * The (sentence, type) answers `document` needs from the model, `defaultTypes` asked when it names
+ * none: what progress counts. Known before any model loads.
+ */
+export function answersNeeded(document: Document, defaultTypes: readonly string[], split?: SplitOptions): number {
+  return splitSentences(document, split).length * (document.types?.length ? document.types : defaultTypes).length;
+}
+
 /** The document splits into more sentences than `maxSentences`: no attempt can succeed. */
 export class TooManySentencesError extends Error {}
 
 export class Annotator {
   constructor(private readonly options: AnnotatorOptions) {}
-
-  /** The (sentence, type) answers `document` needs from the model: what progress counts. */
-  answersNeeded(document: Document): number {
-    return splitSentences(document, this.options.split).length * this.typesOf(document).length;
-  }
 
   async annotate(document: Document): Promise<AnnotatedDocument> {
     const { batcher, entityTypes, provenance } = this.options;

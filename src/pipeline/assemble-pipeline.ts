@@ -42,6 +42,8 @@ export interface PipelineSettings {
   remote: NonNullable<BackendOptions['remote']>;
   /** Record the model's raw answers here (JSON lines), for `replay:FILE`. */
   saveAnswers?: string;
+  /** Keep the answers `saveAnswers` already holds, and ask the model only for the rest. */
+  resumeAnswers?: boolean;
 }
 
 /** How sentences of many documents are pooled into the backend's calls. */
@@ -94,7 +96,7 @@ export async function assemblePipeline(settings: PipelineSettings, hooks: Pipeli
   // Lexicons first: a bad lexicon file is refused before the model loads.
   const concepts = await conceptLinker(settings.lexicons, entityTypes, { threshold: settings.linkThreshold, ...(hooks.warn ? { warn: hooks.warn } : {}) });
   const loaded = model ?? await createBackend(settings.model, { template, entityTypes, engine: settings.engine, remote: settings.remote });
-  const backend = settings.saveAnswers ? new RecordingBackend(loaded, settings.saveAnswers) : loaded;
+  const backend = settings.saveAnswers ? new RecordingBackend(loaded, settings.saveAnswers, settings.resumeAnswers) : loaded;
   const threads = settings.engine.threads ?? defaultThreadCount();
   const batcher = queryBatcher(backend, {
     batchSize: settings.queryBatches.size,
