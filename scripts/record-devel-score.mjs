@@ -5,10 +5,9 @@
 //   node scripts/record-devel-score.mjs NAME ADAPTER_DIR
 // The point is the adapter's `kept` entry plus `devel_pipeline` (micro "all" and each corpus);
 // a point already there for the same tokens is replaced.
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
-const CORPORA = ['NCBI-disease', 'BC5CDR', 'JNLPBA', 'AnatEM', 'BC2GM', 'LINNAEUS'];
 const SAMPLE = 'strict F1 through annotate + eval: first 10 devel abstracts of NCBI-disease and BC5CDR, first 100 devel sentences of JNLPBA (selection fold), AnatEM, BC2GM, LINNAEUS (scripts/pipeline-devel.sh)';
 
 const [name, adapter] = process.argv.slice(2);
@@ -25,10 +24,15 @@ const scores = (tp, fp, fn) => {
 
 const devel = {};
 const all = { tp: 0, fp: 0, fn: 0 };
-for (const corpus of CORPORA) {
-  const [result] = JSON.parse(await readFile(join('.cache', `devel-${name}-${corpus}.json`), 'utf8')).results;
+const files = (await readdir('.cache')).filter((file) => file.startsWith(`devel-${name}-`) && file.endsWith('.json'));
+if (files.length === 0) {
+  console.error(`no .cache/devel-${name}-*.json: run bash scripts/pipeline-devel.sh ${name} MODEL_DIR first`);
+  process.exit(2);
+}
+for (const file of files) {
+  const [result] = JSON.parse(await readFile(join('.cache', file), 'utf8')).results;
   const { tp, fp, fn } = result.strict.overall;
-  devel[corpus] = { ...scores(tp, fp, fn), documents: result.documents };
+  devel[result.corpus] = { ...scores(tp, fp, fn), documents: result.documents };
   all.tp += tp;
   all.fp += fp;
   all.fn += fn;
