@@ -98,7 +98,7 @@ function report(
   };
 }
 
-function score(tp: number, fp: number, fn: number): Score {
+export function score(tp: number, fp: number, fn: number): Score {
   const precision = tp + fp === 0 ? 0 : tp / (tp + fp);
   const recall = tp + fn === 0 ? 0 : tp / (tp + fn);
   const f1 = precision + recall === 0 ? 0 : (2 * precision * recall) / (precision + recall);
