@@ -73,13 +73,14 @@ export async function connectServers(
 }
 
 async function servedModel(pool: EndpointPool, connectTimeoutMs: number): Promise<string> {
-  const deadline = Date.now() + connectTimeoutMs;
+  // A monotonic clock: a wall-clock step cannot shorten or stretch the wait.
+  const deadline = performance.now() + connectTimeoutMs;
   for (let retry = 0; ; retry++) {
     try {
       return firstModelId(await pool.get(MODELS_PATH));
     } catch (error) {
       if (!(error instanceof InferenceUnavailableError)) throw error;
-      const left = deadline - Date.now();
+      const left = deadline - performance.now();
       if (left <= 0) throw new InferenceUnavailableError(`gave up after ${connectTimeoutMs} ms: ${error.message}`);
       log('no inference server answers yet; retrying', { urls: pool.urls, error: error.message });
       await backOff(retry, { ...CONNECT_BACKOFF, capMs: Math.min(CONNECT_BACKOFF.capMs, left) });
