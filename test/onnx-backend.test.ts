@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { setTimeout as delay } from 'node:timers/promises';
 import { test } from 'node:test';
 import type { Answer, Document, Query } from '../src/domain/types.js';
 import { createBackend } from '../src/inference/create-backend.js';
@@ -104,4 +106,19 @@ test('an entity takes the confidence its answer gives its string; none when the 
   assert.equal(byText.get('Jurkat cells/cell_line'), 0.25);
   const unsure = await annotator(stub()).annotate(document);
   assert.ok(unsure.entities.length > 0 && unsure.entities.every((e) => e.confidence === null));
+});
+
+test('close() during a call lets the worker finish its pass and exit by itself: the call fails, the process lives on', async () => {
+  const pool = await InferencePool.start({ modelDir: await testModelDir(), threads: 1, intraOpNumThreads: 1 });
+  const [worker] = pool['workers'];
+  const exitCode = once(worker!.thread, 'exit');
+  const chats = Array.from({ length: 16 }, (_, i) => [{ role: 'user' as const, content: `Name ${i} proteins and describe each. `.repeat(20) }]);
+  const call = pool.complete(chats, 300);
+  call.catch(() => {});
+  await delay(300);
+  // Ending the thread under ONNX Runtime's run would abort this process (and fail the test file).
+  await pool.close();
+  await assert.rejects(call, /the generation loop has stopped/);
+  assert.deepEqual(await exitCode, [0], 'exited by itself, not terminated');
+  await assert.rejects(pool.complete(chats, 1), /the inference pool is closed/);
 });

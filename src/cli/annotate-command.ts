@@ -70,20 +70,18 @@ export async function annotateCommand(argv: string[]): Promise<void> {
     progress = new ProgressBar(needed, 'answers');
     run = await annotateAll(pipeline, corpus.documents, output);
     await output.close();
-  } catch (error) {
+  } finally {
+    // After a signal too: the answers in flight are dropped, once the model's pass under way is over.
     await pipeline.close();
-    throw error;
   }
   const leftOut = output.leftOut();
   if (leftOut !== undefined) console.error(`warning: ${leftOut}`);
   const { totals, written, signal } = run;
   const documents = corpus.documents.length;
   if (signal !== undefined) {
-    // The pipeline is left running: the exit that follows ends its work in flight.
     throw new Interrupted(`${signal}: ${written} of ${documents} documents written to ${output.where}, which is complete and closed; ` +
       `missing: the ${documents - written} from document ${corpus.documents[written]!.id} (number ${written + 1}) on; ${answersKept(config.pipeline)}`);
   }
-  await pipeline.close();
   console.error(
     `annotated ${documents} documents: ${totals.entities} entities, ${totals.ungrounded} ungrounded, ` +
       `${totals.invalid} invalid answers of ${totals.answers} → ${output.where}`,

@@ -177,6 +177,12 @@ export class GenerationScheduler {
     return this.live.length > 0;
   }
 
+  /** Fails every run waiting or running; only between steps, once endStep has been called. */
+  abandon(error: Error): void {
+    this.fail([...this.live, ...this.waiting].map((l) => l.run), error);
+    this.live = [];
+  }
+
   /** The step's passes: prompts (those that share a prefix first) or one decode step. */
   private *passes(): Generator<Pass, void, undefined> {
     this.admit();

@@ -1,6 +1,8 @@
 // A pool of inference worker threads, each with its own ONNX session, so inference never blocks
 // the event loop (Kafka heartbeats, metrics) and several batches can run at once.
+import { once } from 'node:events';
 import { availableParallelism } from 'node:os';
+import { setTimeout as delay } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import type { ChatMessage, Query } from '../../domain/types.js';
 import type { CompletedBatch } from './chat-completion.js';
@@ -36,6 +38,8 @@ export function defaultThreadCount(cores = availableParallelism()): number {
 }
 
 const THREADS_PER_WORKER = 4;
+/** How long close() waits for a worker to finish its pass: a prefill chunk of the largest model takes a few seconds on CPU. */
+const CLOSE_GRACE_MS = 30_000;
 const MAX_DEFAULT_WORKERS = 4;
 
 interface Call {
@@ -145,11 +149,19 @@ export class InferencePool {
     return result.batch;
   }
 
-  async close(): Promise<void> {
+  /**
+   * Fails the calls in flight and ends the workers. Each first finishes the pass it is running:
+   * a thread ended under ONNX Runtime's run aborts the whole process. One that takes longer than
+   * `graceMs` is ended anyway.
+   */
+  async close(graceMs = CLOSE_GRACE_MS): Promise<void> {
     this.closing = true;
     await Promise.all(
       this.workers.map(async (w) => {
+        // A crashed worker in its slot has exited already.
+        const exited = this.restarts.has(w) ? Promise.resolve() : once(w.thread, 'exit').catch(() => {});
         w.thread.postMessage({ kind: 'close' } satisfies WorkerRequest);
+        await Promise.race([exited, delay(graceMs, undefined, { ref: false })]);
         await w.thread.terminate();
       }),
     );
@@ -160,9 +172,10 @@ export class InferencePool {
    * step by step. With every worker crashed, the call waits for a replacement, never for a dead thread.
    */
   private async call(call: WorkerCall): Promise<WorkerResult> {
+    if (this.closing) throw new Error('the inference pool is closed');
     const live = this.workers.filter((w) => !this.restarts.has(w));
     if (live.length === 0) {
-      if (this.restarts.size === 0 || this.closing) throw new Error('no inference worker is running');
+      if (this.restarts.size === 0) throw new Error('no inference worker is running');
       await Promise.race(this.restarts.values());
       return this.call(call);
     }

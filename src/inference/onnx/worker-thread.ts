@@ -19,7 +19,8 @@ async function serve(call: WorkerCall): Promise<WorkerResult> {
 
 port.on('message', (request: WorkerRequest) => {
   if (request.kind === 'close') {
-    void model.close().then(() => port.close());
+    // The pass under way ends first: releasing the session under it would abort the process.
+    void engine.loop.stop().then(() => model.close()).then(() => port.close());
     return;
   }
   serve(request).then(
