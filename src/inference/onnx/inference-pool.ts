@@ -152,16 +152,16 @@ export class InferencePool {
   /**
    * Fails the calls in flight and ends the workers. Each first finishes the pass it is running:
    * a thread ended under ONNX Runtime's run aborts the whole process. One that takes longer than
-   * `graceMs` is ended anyway.
+   * CLOSE_GRACE_MS is ended anyway.
    */
-  async close(graceMs = CLOSE_GRACE_MS): Promise<void> {
+  async close(): Promise<void> {
     this.closing = true;
     await Promise.all(
       this.workers.map(async (w) => {
         // A crashed worker in its slot has exited already.
         const exited = this.restarts.has(w) ? Promise.resolve() : once(w.thread, 'exit').catch(() => {});
         w.thread.postMessage({ kind: 'close' } satisfies WorkerRequest);
-        await Promise.race([exited, delay(graceMs, undefined, { ref: false })]);
+        await Promise.race([exited, delay(CLOSE_GRACE_MS, undefined, { ref: false })]);
         await w.thread.terminate();
       }),
     );
