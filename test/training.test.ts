@@ -182,7 +182,8 @@ describe('the trainer (PyTorch, peft) on the generated test model', { timeout: 1
     const adapter = join(dir, 'adapter');
     await cp(join(dir, 'out', 'best'), adapter, { recursive: true });
     await rm(join(dir, 'out'), { recursive: true });
-    await runPython(python, await trainArgs(dir, ['--init-adapter', adapter, '--max-steps', '1', '--epochs', '20', '--evals-per-run', '1']));
+    // fp32 as the reference loss is: where --precision auto takes bf16, the step's loss moves by about 0.3 %.
+    await runPython(python, await trainArgs(dir, ['--init-adapter', adapter, '--max-steps', '1', '--epochs', '20', '--evals-per-run', '1', '--precision', 'fp32']));
 
     // A continuing run draws its batches with the seed after the last run's (the trainer's default seed is 13).
     const { loss } = await trainerCheck(python, ['adapter-loss', dir, join(dir, 'base'), adapter, '14']);
