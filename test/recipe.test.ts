@@ -11,7 +11,7 @@ import { loadRecipe } from '../tools/train/recipe.js';
 test('the shipped recipe loads: files under the project root, each split in its corpus format unless it names its own', () => {
   const recipe = loadRecipe(DEFAULT_RECIPE);
   const bc5cdr = recipe.corpora.find((c) => c.name === 'BC5CDR')!;
-  assert.deepEqual(bc5cdr.train, { file: projectPath('..', 'shared', 'data', 'bc5cdr-pubtator', 'train.pubtator'), format: 'pubtator' });
+  assert.deepEqual(bc5cdr.train[0], { file: projectPath('..', 'shared', 'data', 'bc5cdr-pubtator', 'train.pubtator'), format: 'pubtator' });
   assert.equal(bc5cdr.test?.format, 'iob');
   assert.deepEqual(recipe.corpora.find((c) => c.name === 'JNLPBA')!.devel.use, [0]);
 });
@@ -32,7 +32,8 @@ test('a bad recipe is refused in one line that names the field', async () => {
     [['corpora', 0, 'labels'], undefined, `${file} lacks "corpora[0].labels"`],
     [['corpora', 1, 'cap'], 0, `${file}: "corpora[1].cap" must be a positive integer`],
     [['corpora', 2, 'devel'], 5, `${file}: "corpora[2].devel" must be a file or {file, format, folds, use}`],
-    [['corpora', 2, 'train', 'format'], 'xml', `${file}: "corpora[2].train.format" must be one of ${CORPUS_FORMATS.join(', ')}`],
+    [['corpora', 2, 'train', 'format'], 'xml', `${file}: "corpora[2].train[0].format" must be one of ${CORPUS_FORMATS.join(', ')}`],
+    [['corpora', 1, 'train'], [], `${file}: "corpora[1].train" must name at least one file`],
     [['corpora', 5, 'max_empty_share'], 2, `${file}: "corpora[5].max_empty_share" must be between 0 and 1`],
     [['corpora', 2, 'repeat'], 1.5, `${file}: "corpora[2].repeat" must be a positive integer`],
     [['corpora'], [], `${file}: "corpora" must list at least one corpus`],

@@ -13,6 +13,8 @@ import { importModel } from '../tools/model-import/import-model.js';
 import { ChatModel } from '../src/inference/onnx/chat-model.js';
 import { mulberry32 } from '../src/seeded-random.js';
 import { answerTurn, conversationFor, loadPromptTemplate } from '../src/stages/build-prompt.js';
+import { buildDataset, type DatasetFiles } from '../tools/train/build-dataset.js';
+import type { Recipe } from '../tools/train/recipe.js';
 import { runPython, TRAINER_DIR, trainerPython } from '../tools/train/trainer-environment.js';
 import { corpusConversations, sampleBalanced, tokeniseConversation, trainingSelection, type TrainingConversation } from '../tools/train/training-conversations.js';
 import { maxDifference, onnxLogits } from './support/onnx-logits.js';
@@ -64,8 +66,8 @@ describe('training conversations', () => {
       warnings: [],
     };
     const labels: Record<string, string> = { Chemical: 'chemical', Disease: 'disease' };
-    const { conversations, counts } = corpusConversations(corpus, 'BC5CDR', ['chemical', 'disease'], (l) => labels[l]!, mulberry32(3));
-    assert.equal(counts.sentences, 2);
+    const { conversations, crossingMentions } = corpusConversations(corpus, 'BC5CDR', ['chemical', 'disease'], (l) => labels[l]!, mulberry32(3));
+    assert.equal(crossingMentions, 0);
     const answersOf = (c: TrainingConversation) => Object.fromEntries(c.types.map((t, i) => [t, c.answers[i]]));
     assert.deepEqual(conversations.map(answersOf), [
       { chemical: ['Cisplatin'], disease: ['nephrotoxicity'] },
@@ -95,6 +97,23 @@ test('a corpus with repeat N trains each kept conversation N times; the cap and 
   const thrice = trainingSelection(items, { cap: 4, repeat: 3 }, mulberry32(3));
   assert.equal(once.length, 4);
   assert.deepEqual(thrice, [...once, ...once, ...once]);
+});
+
+test('a corpus with several train sources pools their sentences before the cap; devel reads its one source', async () => {
+  const sample = join(FIXTURES, 'ncbi-disease-sample.pubtator');
+  const recipe = (train: string[]): Recipe => ({
+    name: 'pooled', base: 'default', template: 'conv_term', seed: 1, devel_cap: 1000, training: {},
+    corpora: [{ name: 'NCBI-disease', labels: 'ncbi-disease', format: 'pubtator', cap: 10_000,
+      train: train.map((file) => ({ file, format: 'pubtator' })), devel: { file: sample, format: 'pubtator' } }],
+  });
+  const modelDir = await testModelDir();
+  const one = await buildDataset(recipe([sample]), modelDir, await scratch());
+  const two = await buildDataset(recipe([sample, sample]), modelDir, await scratch());
+  const sentences = (files: DatasetFiles, split: 'train' | 'devel') => files.stats.find((s) => s.split === split)!.sentences;
+  assert.ok(sentences(one, 'train') > 0);
+  assert.equal(sentences(two, 'train'), 2 * sentences(one, 'train'));
+  assert.equal((await readFile(two.train, 'utf8')).trim().split('\n').length, 2 * sentences(one, 'train'));
+  assert.equal(sentences(two, 'devel'), sentences(one, 'devel'));
 });
 
 /** Conversations from the bundled NCBI-disease sample, tokenised for the test model, as train.jsonl and devel.jsonl. */

@@ -9,7 +9,7 @@ import { mulberry32 } from '../../src/seeded-random.js';
 import { loadPromptTemplate } from '../../src/stages/build-prompt.js';
 import { EntityTypes } from '../../src/stages/entity-types.js';
 import type { Recipe, RecipeCorpus, SplitSource } from './recipe.js';
-import { corpusConversations, sample, tokeniseConversation, trainingSelection, type TokenisedConversation } from './training-conversations.js';
+import { corpusConversations, sample, tokeniseConversation, trainingSelection, type TokenisedConversation, type TrainingConversation } from './training-conversations.js';
 
 export interface SplitStats {
   corpus: string;
@@ -54,12 +54,19 @@ export async function buildDataset(recipe: Recipe, modelDir: string, outDir: str
     };
     const template = { ...baseTemplate, dataset: spec.name };
     for (const split of ['train', 'devel'] as const) {
-      const { conversations, counts } = corpusConversations(await readSplit(spec[split]), spec.name, types, typeOf, random);
+      const sources = split === 'train' ? spec.train : [spec.devel];
+      const conversations: TrainingConversation[] = [];
+      let crossing = 0;
+      for (const source of sources) {
+        const read = corpusConversations(await readSplit(source), spec.name, types, typeOf, random);
+        conversations.push(...read.conversations);
+        crossing += read.crossingMentions;
+      }
       // Devel keeps the corpus's own share of empty answers: it measures, it does not teach.
       const kept = split === 'train' ? trainingSelection(conversations, spec, random) : sample(conversations, recipe.devel_cap, random);
       const tokenised = kept.map((c) => tokeniseConversation(tokenizer, stops, template, c));
       lines[split].push(...tokenised.map((t) => JSON.stringify(t)));
-      stats.push(splitStats(spec, split, counts.sentences, counts.crossingMentions, tokenised));
+      stats.push(splitStats(spec, split, conversations.length, crossing, tokenised));
     }
   }
   await mkdir(outDir, { recursive: true });

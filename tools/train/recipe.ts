@@ -20,7 +20,11 @@ export interface RecipeCorpus {
   /** Key of `corpora` in config/entity-types.json: the corpus's labels → canonical types. */
   labels: string;
   format: CorpusFormat;
-  train: SplitSource;
+  /**
+   * One source, or several whose sentences are pooled before the cap: BC5CDR's training
+   * abstracts as written and as the tokenised text its IOB test split is read in.
+   */
+  train: SplitSource[];
   devel: SplitSource;
   test?: SplitSource;
   /** Most training conversations (sentences) taken from this corpus. */
@@ -62,11 +66,15 @@ const split = z.preprocess((value) => (typeof value === 'string' ? { file: value
   use: z.array(z.int({ error: 'must be a fold number' }).nonnegative({ error: 'must be a fold number' }), { error: 'must list fold numbers' }).optional(),
 }, { error: 'must be a file or {file, format, folds, use}' }));
 
+/** One split, or a list of them. */
+const splits = z.preprocess((value) => (Array.isArray(value) ? value : [value]),
+  z.array(split, { error: 'must be a file, {file, format, folds, use} or a list of them' }).min(1, { error: 'must name at least one file' }));
+
 const corpus = z.object({
   name: text,
   labels: text,
   format,
-  train: split,
+  train: splits,
   devel: split,
   test: split.optional(),
   cap: positiveInteger,
@@ -74,8 +82,8 @@ const corpus = z.object({
   repeat: positiveInteger.optional(),
 }, { error: 'must be an object' }).transform(({ train, devel, test, ...c }): RecipeCorpus => {
   // A split is in its corpus's format unless it says otherwise.
-  const inFormat = (source: typeof train): SplitSource => ({ ...source, format: source.format ?? c.format });
-  return { ...c, train: inFormat(train), devel: inFormat(devel), ...(test ? { test: inFormat(test) } : {}) };
+  const inFormat = (source: typeof devel): SplitSource => ({ ...source, format: source.format ?? c.format });
+  return { ...c, train: train.map(inFormat), devel: inFormat(devel), ...(test ? { test: inFormat(test) } : {}) };
 });
 
 const RECIPE: z.ZodType<Recipe> = z.object({

@@ -27,12 +27,6 @@ export interface TokenisedConversation {
   gold: string[][];
 }
 
-export interface ConversationCounts {
-  sentences: number;
-  /** Gold mentions that cross a sentence boundary, so no conversation can ask for them. */
-  crossingMentions: number;
-}
-
 /**
  * Every sentence of the corpus as a conversation, its types in a shuffled order (so the model
  * does not learn one order), types absent from the sentence asked too and answered `[]`.
@@ -44,7 +38,11 @@ export function corpusConversations(
   types: readonly string[],
   typeOf: (label: string) => string,
   random: () => number,
-): { conversations: TrainingConversation[]; counts: ConversationCounts } {
+): {
+  conversations: TrainingConversation[];
+  /** Gold mentions that cross a sentence boundary, so no conversation can ask for them. */
+  crossingMentions: number;
+} {
   const mentionsOf = new Map<string, Corpus['mentions']>();
   for (const m of corpus.mentions) (mentionsOf.get(m.docId) ?? mentionsOf.set(m.docId, []).get(m.docId)!).push(m);
   const conversations: TrainingConversation[] = [];
@@ -67,7 +65,7 @@ export function corpusConversations(
     }
     crossing += mentions.length - placed.size;
   }
-  return { conversations, counts: { sentences: conversations.length, crossingMentions: crossing } };
+  return { conversations, crossingMentions: crossing };
 }
 
 /**
