@@ -66,9 +66,9 @@ const split = z.preprocess((value) => (typeof value === 'string' ? { file: value
   use: z.array(z.int({ error: 'must be a fold number' }).nonnegative({ error: 'must be a fold number' }), { error: 'must list fold numbers' }).optional(),
 }, { error: 'must be a file or {file, format, folds, use}' }));
 
-/** One split, or a list of them. */
+/** One split, or a list of them: a single one is read as a list of one. */
 const splits = z.preprocess((value) => (Array.isArray(value) ? value : [value]),
-  z.array(split, { error: 'must be a file, {file, format, folds, use} or a list of them' }).min(1, { error: 'must name at least one file' }));
+  z.array(split).min(1, { error: 'must name at least one file' }));
 
 const corpus = z.object({
   name: text,
