@@ -4,7 +4,8 @@
 #   bash scripts/pipeline-devel.sh NAME [MODEL_DIR]    (default: the shipped default model)
 # writes .cache/devel-NAME-CORPUS.json per corpus and prints each corpus's overall line. Beside the
 # score, not in it: 200 BC5CDR devel sentences as tokenised text, the form its IOB test split is
-# read in (.cache/iob-devel-NAME-BC5CDR.json).
+# read in (.cache/iob-devel-NAME-BC5CDR.json), and JNLPBA's whole selection fold, whose 100-sentence
+# sample alone cannot tell runs 0.04 apart (.cache/fold-devel-NAME-JNLPBA.json).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 name=$1; model=${2:+--model $2}
@@ -15,3 +16,5 @@ for spec in NCBI-disease:10 BC5CDR:10 JNLPBA:100 AnatEM:100 BC2GM:100 LINNAEUS:1
 done
 node bin/bioner-stream.js evaluate-model --recipe scripts/bc5cdr-iob-devel.json --split devel --documents 200 $model \
   --out ".cache/iob-devel-$name-BC5CDR.json" | grep overall
+node bin/bioner-stream.js evaluate-model --split devel --corpus JNLPBA --documents 0 $model \
+  --out ".cache/fold-devel-$name-JNLPBA.json" | grep overall
