@@ -217,6 +217,7 @@ describe('the trainer (PyTorch, peft) on the generated test model', { timeout: 1
     await runPython(python, await trainArgs(dir, ['--init-adapter', adapter, '--max-steps', '2', '--epochs', '20', '--evals-per-run', '1']));
     const after = JSON.parse(await readFile(join(dir, 'out', 'best', 'training_state.json'), 'utf8'));
     assert.equal(after.runs.length, 2);
+    assert.equal(after.runs[1].init_adapter, adapter, 'an adapter outside the project is recorded by its absolute path');
     assert.equal(after.tokens_total, before.tokens_total + after.kept.tokens, 'the tokens in the kept weights');
     assert.deepEqual(after.curve.slice(0, before.curve.length), before.curve, 'the earlier run\'s curve is kept');
     assert.deepEqual(after.curve.slice(before.curve.length).map((p: { run: number; step: number }) => [p.run, p.step]), [[2, 0], [2, 2]],

@@ -29,6 +29,8 @@ from batches import answer_loss, batches_for_epoch, collate
 from devel_eval import evaluate
 from precision import choose_precision
 
+PROJECT = Path(__file__).resolve().parents[3]
+
 LINEAR_MODULES = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 
 
@@ -177,10 +179,16 @@ def same_run(checkpoint, history):
     return (saved["tokens_total"], len(saved["runs"])) == (history["tokens_total"], len(history["runs"]))
 
 
+def recorded_path(path):
+    """A path as training_state.json keeps it: project-relative when inside the project, so a shipped state names no checkout."""
+    resolved = Path(path).resolve()
+    return str(resolved.relative_to(PROJECT)) if resolved.is_relative_to(PROJECT) else str(resolved)
+
+
 def training_record(state, args):
     """training_state.json of the kept adapter: the tokens in its weights, every run so far and the whole curve."""
     history, kept = state["history"], state["kept"]
-    run = {"init_adapter": args.init_adapter, "method": args.method, "steps": state["step"], "tokens": state["tokens"],
+    run = {"init_adapter": args.init_adapter and recorded_path(args.init_adapter), "method": args.method, "steps": state["step"], "tokens": state["tokens"],
            "kept_step": kept["step"], "batch_size": args.batch_size, "learning_rate": args.learning_rate,
            "epochs": args.epochs, "segments": state["segments"]}
     return {"tokens_total": kept["tokens_total"], "kept": kept, "runs": history["runs"] + [run],
