@@ -54,6 +54,8 @@ test('annotate with the oracle, then eval --match strict, scores F1 >= 0.99 on N
   assert.ok(concepts.overall.f1 > 0.7 && concepts.overall.f1 < 1, `concept F1 ${concepts.overall.f1}`);
   const table = await cli('eval', '--gold', NCBI_TEST, '--gold-format', 'pubtator', '--pred', out);
   assert.match(table.stdout, /^overall\s+0\.\d{4}\s+1\.0000\s+0\.99\d\d\s+960\s+\d+\s+0$/m);
+  const against = await cli('eval', '--gold', NCBI_TEST, '--gold-format', 'pubtator', '--pred', out, '--baseline', out);
+  assert.match(against.stdout, /^against --baseline: F1 (0\.99\d\d) vs \1, difference \+0\.0000 \(95 % paired bootstrap interval over 100 documents, 1000 resamples: \+0\.0000 to \+0\.0000\)$/m);
 });
 
 test('annotate --save-answers, then --model replay: with another setting, scored by eval on the same --documents', async () => {

@@ -4,7 +4,8 @@ import { readFile } from 'node:fs/promises';
 import { decodeText } from '../corpora/common.js';
 import { firstDocuments } from '../corpora/index.js';
 import { FileFormatError } from '../domain/file-format-error.js';
-import type { EntityRecord } from '../domain/types.js';
+import type { Document, EntityRecord } from '../domain/types.js';
+import { pairedBootstrap, type Comparison } from '../evaluation/paired-bootstrap.js';
 import { scoreConcepts, scoreLenient, scoreStrict, type Report, type ScoredMention } from '../evaluation/score.js';
 import { EntityTypes } from '../stages/entity-types.js';
 import { projectPath } from '../project.js';
@@ -18,6 +19,8 @@ const COMMAND_LINE = {
     gold: text('FILE|DIR', 'the gold corpus: a file, or a folder of files read in name order', { required: true }),
     'gold-format': choice(['pubtator', 'iob', 'bioc-xml', 'bioc-json'] as const, 'how the gold corpus is written', { required: true }),
     pred: text('OUT.jsonl', 'predicted EntityRecords, one JSON per line', { required: true }),
+    baseline: text('OTHER.jsonl', "another model's EntityRecords for the same documents: also prints the F1 difference " +
+      'with its 95 % paired bootstrap interval over documents'),
     ...DOCUMENTS,
     match: choice(['strict', 'lenient', 'concept'] as const, 'strict: exact (document, type, start, end) match (BioCreative ' +
       "convention); lenient: UniversalNER's normalised string match per sentence and type; concept: the (document, type, " +
@@ -38,11 +41,38 @@ export async function evalCommand(argv: string[]): Promise<void> {
 
   const entityTypes = EntityTypes.load(args['entity-types']);
   const gold: ScoredMention[] = corpus.mentions.map((m) => ({ ...m, type: entityTypes.canonical(m.type) }));
-  const report =
-    match === 'strict' ? scoreStrict(gold, predicted)
-    : match === 'concept' ? scoreConcepts(gold, predicted)
-    : scoreLenient(corpus.documents, gold, predicted);
-  console.log(args.json ? JSON.stringify(report, null, 2) : formatReport(report));
+  const scoreOf = (documents: Document[], g: ScoredMention[], p: ScoredMention[]): Report =>
+    match === 'strict' ? scoreStrict(g, p) : match === 'concept' ? scoreConcepts(g, p) : scoreLenient(documents, g, p);
+  const report = scoreOf(corpus.documents, gold, predicted);
+  if (args.baseline === undefined) {
+    console.log(args.json ? JSON.stringify(report, null, 2) : formatReport(report));
+    return;
+  }
+  const baseline = await readPredictions(args.baseline);
+  checkDocumentsInCommon(corpus.documents.map((d) => d.id), baseline);
+  const comparison = compare(corpus.documents, gold, predicted, baseline, scoreOf);
+  console.log(args.json ? JSON.stringify({ ...report, comparison }, null, 2) : `${formatReport(report)}\n${formatComparison(comparison)}`);
+}
+
+/** Each gold document scored alone, for both sides, then resampled as pairs. */
+function compare(documents: Document[], gold: ScoredMention[], predicted: ScoredMention[], baseline: ScoredMention[],
+  scoreOf: (documents: Document[], g: ScoredMention[], p: ScoredMention[]) => Report): Comparison {
+  const byDocument = (mentions: ScoredMention[]) => {
+    const map = new Map<string, ScoredMention[]>();
+    for (const m of mentions) map.set(m.docId, [...(map.get(m.docId) ?? []), m]);
+    return (id: string) => map.get(id) ?? [];
+  };
+  const [goldOf, predictedOf, baselineOf] = [byDocument(gold), byDocument(predicted), byDocument(baseline)];
+  return pairedBootstrap(documents.map((d) => [
+    scoreOf([d], goldOf(d.id), predictedOf(d.id)).overall,
+    scoreOf([d], goldOf(d.id), baselineOf(d.id)).overall,
+  ]));
+}
+
+function formatComparison(c: Comparison): string {
+  const signed = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(4)}`;
+  return `against --baseline: F1 ${c.f1.toFixed(4)} vs ${c.baselineF1.toFixed(4)}, difference ${signed(c.difference)} ` +
+    `(95 % paired bootstrap interval over ${c.documents} documents, ${c.resamples} resamples: ${signed(c.low)} to ${signed(c.high)})`;
 }
 
 /** Predictions for no gold document are a mismatch of files, not a score of 0; some outside the gold count as false positives, and are said. */
