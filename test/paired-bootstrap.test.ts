@@ -2,8 +2,11 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { pairedBootstrap } from '../src/evaluation/paired-bootstrap.js';
 
-const documents = (n: number, model: (i: number) => { tp: number; fp: number; fn: number }, baseline: (i: number) => { tp: number; fp: number; fn: number }) =>
-  Array.from({ length: n }, (_, i) => [model(i), baseline(i)] as [ReturnType<typeof model>, ReturnType<typeof baseline>]);
+type Counts = { tp: number; fp: number; fn: number };
+
+/** n documents' counts: the model's and the baseline's for each. */
+const documents = (n: number, model: (i: number) => Counts, baseline: (i: number) => Counts): Array<[Counts, Counts]> =>
+  Array.from({ length: n }, (_, i) => [model(i), baseline(i)]);
 
 test('a model that wins on every document wins beyond the sample: the whole interval is above 0', () => {
   const c = pairedBootstrap(documents(50, () => ({ tp: 2, fp: 0, fn: 0 }), () => ({ tp: 1, fp: 0, fn: 1 })));
